@@ -1,0 +1,158 @@
+"""Stream a battle's two answers over a websocket, labelled only "a" and "b".
+
+Frames sent (JSON): {"type": "turn", "index", "prompt"}, {"type": "delta", "side", "text"},
+{"type": "side_done", "side", "ok"}, {"type": "complete", "votable", "message"} and
+{"type": "error", "message"}. None of them carries a model or organisation name, token counts
+or timings: those are revealed over HTTP after the vote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils.translation import gettext as _
+
+from arena import services
+from arena.backends import Delta, Event, Finished, monotonic_ms, stream_live, stream_pool
+from arena.models import Answer, Battle, Turn
+
+FAILURE_MESSAGES = {
+    Answer.Status.TIMEOUT: "Side {side} took too long to answer.",
+    Answer.Status.ERROR: "Side {side} could not answer (the model's service returned an error).",
+}
+
+
+def _load(battle_id: str) -> tuple[Battle, Turn] | None:
+    battle = (
+        Battle.objects.select_related("model_a", "model_b", "pool_prompt")
+        .filter(pk=battle_id)
+        .first()
+    )
+    if battle is None:
+        return None
+    return battle, battle.turns.order_by("-index")[0]
+
+
+def _stored_answers(turn: Turn) -> dict[str, Answer]:
+    return {a.side: a for a in turn.answers.all()}
+
+
+class BattleConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        await self.accept()
+        self.claimed = False
+        self.finished = False
+        self.task = asyncio.create_task(self.run(str(self.scope["url_route"]["kwargs"]["battle_id"])))
+
+    async def disconnect(self, code: int) -> None:
+        task = getattr(self, "task", None)
+        if task and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        if self.claimed and not self.finished:
+            # The voter left mid-stream: let a reconnect stream the battle again.
+            await database_sync_to_async(services.battle_release_stream)(self.battle_id)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        pass  # the client only listens; votes go over HTTP
+
+    async def run(self, battle_id: str) -> None:
+        self.battle_id = battle_id
+        loaded = await database_sync_to_async(_load)(battle_id)
+        if loaded is None:
+            await self.send_json({"type": "error", "message": _("This battle does not exist.")})
+            await self.close()
+            return
+        battle, turn = loaded
+        await self.send_json({"type": "turn", "index": turn.index, "prompt": turn.prompt})
+        self.claimed = await database_sync_to_async(services.battle_claim_stream)(battle_id)
+        if not self.claimed:
+            await self.replay(battle, turn)
+            return
+        results = await asyncio.gather(
+            self.pump(battle, turn, "a"), self.pump(battle, turn, "b")
+        )
+        battle = await database_sync_to_async(services.battle_finish)(
+            battle=battle, turn=turn, answers=dict(results)
+        )
+        self.finished = True
+        await self.send_complete(battle, {side: r[1] for side, r in results})
+
+    async def pump(
+        self, battle: Battle, turn: Turn, side: str
+    ) -> tuple[str, tuple[str, Finished, int | None, int]]:
+        started = time.monotonic()
+        first_ms: int | None = None
+        parts: list[str] = []
+        done = Finished(Answer.Status.ERROR, error_detail="stream produced no result")
+        async for event in await self.source(battle, turn, side):
+            if isinstance(event, Delta):
+                if first_ms is None:
+                    first_ms = monotonic_ms(started)
+                parts.append(event.text)
+                await self.send_json({"type": "delta", "side": side, "text": event.text})
+            else:
+                done = event
+        await self.send_json({"type": "side_done", "side": side})
+        return side, ("".join(parts), done, first_ms, monotonic_ms(started))
+
+    async def source(self, battle: Battle, turn: Turn, side: str) -> AsyncIterator[Event]:
+        if battle.source == Battle.Source.POOL:
+            answer = await database_sync_to_async(services.pool_answer_for)(battle, side)
+            return stream_pool(
+                answer.text,
+                completion_tokens=answer.completion_tokens,
+                latency_ms=answer.latency_ms,
+            )
+        messages = await database_sync_to_async(_conversation)(turn, side)
+        return stream_live(battle.model_for(side), messages)
+
+    async def replay(self, battle: Battle, turn: Turn) -> None:
+        """Send what is stored (a reload of a finished battle), or say it is busy."""
+        if battle.status == Battle.Status.STREAMING:
+            await self.send_json(
+                {"type": "error", "message": _("This battle is streaming in another tab.")}
+            )
+            await self.close()
+            return
+        answers = await database_sync_to_async(_stored_answers)(turn)
+        for side in ("a", "b"):
+            if side in answers:
+                await self.send_json({"type": "delta", "side": side, "text": answers[side].text})
+            await self.send_json({"type": "side_done", "side": side})
+        done = {
+            side: Finished(a.status) for side, a in answers.items()
+        }
+        await self.send_complete(battle, done)
+
+    async def send_complete(self, battle: Battle, done: dict[str, Finished]) -> None:
+        failures = [
+            _(FAILURE_MESSAGES[event.status]).format(side=side.upper())
+            for side, event in sorted(done.items())
+            if event.status in FAILURE_MESSAGES
+        ]
+        votable = battle.status == Battle.Status.COMPLETE
+        message = " ".join(failures)
+        if not votable and failures:
+            message += " " + _("This battle cannot be voted on; start a new one.")
+        await self.send_json({"type": "complete", "votable": votable, "message": message.strip()})
+
+
+def _conversation(turn: Turn, side: str) -> list[dict[str, str]]:
+    """The messages one side sees: every earlier prompt with its own earlier answers."""
+    messages: list[dict[str, str]] = []
+    for earlier in turn.battle.turns.filter(index__lt=turn.index).order_by("index"):
+        messages.append({"role": "user", "content": earlier.prompt})
+        answer = earlier.answers.filter(side=side).first()
+        if answer is not None:
+            messages.append({"role": "assistant", "content": answer.text})
+    messages.append({"role": "user", "content": turn.prompt})
+    return messages

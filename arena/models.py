@@ -1,0 +1,312 @@
+"""Catalogue (organisations, models, domains, cost tiers), battles, answers and votes."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+model_slug_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+    "Use letters, digits, dots, colons, underscores and hyphens (as in LMArena's model names).",
+)
+env_var_validator = RegexValidator(
+    r"^[A-Z_][A-Z0-9_]*$", "The name of an environment variable, e.g. OPENAI_API_KEY."
+)
+
+
+class Organisation(models.Model):
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LanguageModel(models.Model):
+    """A model that can take part in battles or appear in imported votes."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+        PRE_RELEASE = "pre_release", "Pre-release"
+
+    slug = models.CharField(max_length=200, unique=True, validators=[model_slug_validator])
+    display_name = models.CharField(max_length=200)
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="models"
+    )
+    open_weights = models.BooleanField(null=True, blank=True)
+    licence = models.CharField(max_length=100, blank=True)
+    total_params_b = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    active_params_b = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    input_price_per_mtok = models.DecimalField(
+        "input price (USD per 1M tokens)", max_digits=10, decimal_places=4, null=True, blank=True
+    )
+    output_price_per_mtok = models.DecimalField(
+        "output price (USD per 1M tokens)", max_digits=10, decimal_places=4, null=True, blank=True
+    )
+    release_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    # A live endpoint speaks the OpenAI chat-completions protocol. The key itself never enters
+    # the database: only the name of the environment variable that holds it.
+    endpoint_base_url = models.URLField(blank=True)
+    upstream_model = models.CharField(max_length=200, blank=True)
+    api_key_env = models.CharField(max_length=100, blank=True, validators=[env_var_validator])
+    pinned_version = models.CharField(max_length=100, blank=True)
+    sampling_weight = models.FloatField(default=1.0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sampling_weight__gte=0), name="languagemodel_weight_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == self.Status.ACTIVE and bool(self.endpoint_base_url)
+
+    def cost_usd(self, prompt_tokens: int | None, completion_tokens: int | None) -> Decimal | None:
+        """Return what an answer of this size cost at list price, if the prices are known."""
+        if self.input_price_per_mtok is None or self.output_price_per_mtok is None:
+            return None
+        spent = self.input_price_per_mtok * (prompt_tokens or 0)
+        spent += self.output_price_per_mtok * (completion_tokens or 0)
+        return (spent / Decimal(1_000_000)).quantize(Decimal("0.000001"))
+
+
+class Domain(models.Model):
+    """A slice of the leaderboard (coding, maths, ...); `includes_all` marks the overall board."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name_en = models.CharField(max_length=100)
+    name_zh = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    includes_all = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["position", "slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class CostTier(models.Model):
+    """A band of blended list price per 1M tokens; a view over a domain's fit."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name_en = models.CharField(max_length=100)
+    name_zh = models.CharField(max_length=100)
+    min_blended_price = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    max_blended_price = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    position = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["position", "slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class PoolPrompt(models.Model):
+    """A prompt of a fixed set for which stored answers of many models exist."""
+
+    dataset = models.CharField(max_length=50)
+    external_id = models.CharField(max_length=100)
+    text = models.TextField()
+    category = models.CharField(max_length=50, blank=True)
+    domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["dataset", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "external_id"], name="poolprompt_unique_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset}:{self.external_id}"
+
+
+class PoolAnswer(models.Model):
+    prompt = models.ForeignKey(PoolPrompt, on_delete=models.CASCADE, related_name="answers")
+    model = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="pool_answers")
+    text = models.TextField()
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prompt", "model"], name="poolanswer_one_per_model"),
+        ]
+
+
+class Battle(models.Model):
+    """Two anonymous answers to the same prompt; its random UUID is the voter's only handle."""
+
+    class Source(models.TextChoices):
+        LIVE = "live", "Live endpoints"
+        POOL = "pool", "Answer pool"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        STREAMING = "streaming", "Streaming"
+        COMPLETE = "complete", "Complete"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    model_a = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="+")
+    model_b = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="+")
+    pool_prompt = models.ForeignKey(PoolPrompt, null=True, blank=True, on_delete=models.PROTECT)
+    domain_hint = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.SET_NULL)
+    voter_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(model_a=models.F("model_b")), name="battle_two_models"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+    def model_for(self, side: str) -> LanguageModel:
+        return self.model_a if side == "a" else self.model_b
+
+
+class Turn(models.Model):
+    battle = models.ForeignKey(Battle, on_delete=models.CASCADE, related_name="turns")
+    index = models.PositiveSmallIntegerField()
+    prompt = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["index"]
+        constraints = [
+            models.UniqueConstraint(fields=["battle", "index"], name="turn_unique_index"),
+        ]
+
+
+class Answer(models.Model):
+    """One side's answer to one turn, with what it cost."""
+
+    class Status(models.TextChoices):
+        OK = "ok", "Complete"
+        TRUNCATED = "truncated", "Truncated (length limit)"
+        ERROR = "error", "Upstream error"
+        TIMEOUT = "timeout", "Timed out"
+
+    turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="answers")
+    side = models.CharField(max_length=1, choices=[("a", "A"), ("b", "B")])
+    text = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    # Upstream's own words, for operators only: they may name the model, so never sent to voters.
+    error_detail = models.TextField(blank=True)
+    finish_reason = models.CharField(max_length=50, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["turn", "side"], name="answer_one_per_side"),
+        ]
+
+    @property
+    def failed(self) -> bool:
+        return self.status in (self.Status.ERROR, self.Status.TIMEOUT)
+
+
+class Vote(models.Model):
+    """A verdict on a pair of models: from a battle here, or imported from a public data set."""
+
+    class Outcome(models.TextChoices):
+        MODEL_A = "model_a", "A is better"
+        MODEL_B = "model_b", "B is better"
+        TIE = "tie", "Tie"
+        BOTH_BAD = "both_bad", "Both are bad"
+
+    class ExcludedReason(models.TextChoices):
+        SELF_BATTLE = "self_battle", "Same model on both sides"
+        FAILED_BATTLE = "failed_battle", "A side failed to answer"
+        IDENTITY_LEAK = "identity_leak", "An answer revealed a model's identity"
+        DUPLICATE_PROMPT = "duplicate_prompt", "Duplicate prompt"
+        RATE_LIMIT = "rate_limit", "Over the rate limit"
+        ANOMALOUS_VOTER = "anomalous_voter", "Anomalous voter"
+        OPERATOR = "operator", "Excluded by an operator"
+
+    # One vote per battle, held by the database: a second insert fails on this unique key.
+    battle = models.OneToOneField(
+        Battle, null=True, blank=True, on_delete=models.PROTECT, related_name="vote"
+    )
+    model_a = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="+")
+    model_b = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    voter_id = models.CharField(max_length=64, blank=True)
+    excluded_reason = models.CharField(
+        max_length=20, choices=ExcludedReason.choices, blank=True, db_index=True
+    )
+    domains = models.ManyToManyField(Domain, through="VoteDomain", related_name="votes")
+    # Imported votes keep their data set and row id, which makes re-imports idempotent.
+    dataset = models.CharField(max_length=50, blank=True)
+    external_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Moves whenever a vote is counted or excluded, so a refit can tell that its input changed.
+    status_changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "external_id"],
+                condition=~Q(external_id=""),
+                name="vote_unique_external_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["model_a", "model_b", "tie", "both_bad"]),
+                name="vote_known_outcome",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_a} vs {self.model_b}: {self.outcome}"
+
+    @property
+    def counted(self) -> bool:
+        return not self.excluded_reason
+
+
+class VoteDomain(models.Model):
+    """A domain label on a vote, and who assigned it."""
+
+    class Source(models.TextChoices):
+        HINT = "hint", "Voter's hint"
+        POOL = "pool", "Answer-pool prompt category"
+        IMPORT = "import", "Imported category tag"
+        CLASSIFIER = "classifier", "Prompt classifier"
+
+    vote = models.ForeignKey(Vote, on_delete=models.CASCADE)
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT)
+    source = models.CharField(max_length=12, choices=Source.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["vote", "domain"], name="votedomain_unique"),
+        ]

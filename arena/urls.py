@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from arena import views
+
+app_name = "arena"
+urlpatterns = [
+    path("", views.battle_page, name="battle_page"),
+    path("battles/", views.battle_create, name="battle_create"),
+    path("battles/<uuid:battle_id>/", views.battle_detail, name="battle_detail"),
+    path("battles/<uuid:battle_id>/vote", views.battle_vote, name="battle_vote"),
+]

@@ -1,0 +1,150 @@
+"""The voter's pages: open a battle, watch it stream (websocket), vote, see the reveal."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from arena import services
+from arena.models import Battle, Domain, LanguageModel, PoolPrompt
+from arena.voters import ensure_voter_cookie, voter_id
+
+POOL_SUGGESTIONS = 6
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _battle_or_none(battle_id: uuid.UUID) -> Battle | None:
+    return Battle.objects.select_related("model_a", "model_b").filter(pk=battle_id).first()
+
+
+def _page_context(battle: Battle | None = None) -> dict[str, Any]:
+    prompts = list(PoolPrompt.objects.exclude(answers=None).order_by("id"))
+    random.shuffle(prompts)
+    return {
+        "battle": battle,
+        "turns": list(battle.turns.all()) if battle else [],
+        "pool_prompts": prompts[:POOL_SUGGESTIONS],
+        "domains": Domain.objects.filter(includes_all=False),
+        "live_available": LanguageModel.objects.filter(status=LanguageModel.Status.ACTIVE)
+        .exclude(endpoint_base_url="")
+        .count()
+        >= 2,
+    }
+
+
+@require_GET
+def battle_page(request: HttpRequest) -> HttpResponse:
+    voter_id(request)  # mint the voter token this response's cookie will carry
+    response = render(request, "arena/battle.html", _page_context())
+    ensure_voter_cookie(request, response)
+    return response
+
+
+@require_GET
+def battle_detail(request: HttpRequest, battle_id: uuid.UUID) -> HttpResponse:
+    battle = _battle_or_none(battle_id)
+    if battle is None or battle.voter_id != voter_id(request):
+        return render(request, "arena/missing.html", status=404)
+    return render(request, "arena/battle.html", _page_context(battle))
+
+
+def _parse_create(request: HttpRequest) -> dict[str, Any]:
+    data = request.POST
+    pool_prompt = None
+    raw_pool = data.get("pool_prompt", "")
+    if raw_pool:
+        if not raw_pool.isdigit():
+            raise services.BattleError("Unknown pool prompt.")
+        pool_prompt = PoolPrompt.objects.filter(pk=int(raw_pool)).first()
+        if pool_prompt is None:
+            raise services.BattleError("Unknown pool prompt.")
+    domain = None
+    if data.get("domain"):
+        domain = Domain.objects.filter(slug=data["domain"], includes_all=False).first()
+        if domain is None:
+            raise services.BattleError("Unknown domain.")
+    return {"prompt": data.get("prompt", ""), "pool_prompt": pool_prompt, "domain_hint": domain}
+
+
+@require_POST
+def battle_create(request: HttpRequest) -> HttpResponse:
+    try:
+        battle = services.battle_create(voter_id=voter_id(request), **_parse_create(request))
+    except services.BattleError as exc:
+        if _wants_json(request):
+            return JsonResponse({"error": str(exc)}, status=400)
+        context = _page_context() | {"error": str(exc)}
+        return render(request, "arena/battle.html", context, status=400)
+    if _wants_json(request):
+        response: HttpResponse = JsonResponse(
+            {
+                "id": str(battle.pk),
+                "url": f"/battles/{battle.pk}/",
+                "ws": f"/ws/battles/{battle.pk}/",
+                "prompt": battle.turns.get(index=0).prompt,
+            },
+            status=201,
+        )
+    else:
+        response = redirect("arena:battle_detail", battle_id=battle.pk)
+    ensure_voter_cookie(request, response)
+    return response
+
+
+def _reveal_json(battle: Battle) -> list[dict[str, Any]]:
+    return [
+        {
+            "side": s.side,
+            "model": s.model,
+            "display_name": s.display_name,
+            "organisation": s.organisation,
+            "prompt_tokens": s.prompt_tokens,
+            "completion_tokens": s.completion_tokens,
+            "first_token_ms": s.first_token_ms,
+            "latency_ms": s.latency_ms,
+            "cost_usd": float(s.cost_usd) if s.cost_usd is not None else None,
+        }
+        for s in services.battle_reveal(battle)
+    ]
+
+
+@require_POST
+def battle_vote(request: HttpRequest, battle_id: uuid.UUID) -> HttpResponse:
+    battle = _battle_or_none(battle_id)
+    if battle is None:
+        return JsonResponse({"error": "This battle does not exist."}, status=404)
+    outcome = request.POST.get("outcome", "")
+    if not outcome and request.content_type == "application/json":
+        try:
+            outcome = str(json.loads(request.body or b"{}").get("outcome", ""))
+        except (ValueError, AttributeError):
+            return JsonResponse({"error": "The request body is not a JSON object."}, status=400)
+    try:
+        vote = services.vote_cast(battle=battle, outcome=outcome, voter_id=voter_id(request))
+    except services.AlreadyVoted as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    except services.NotYourBattle as exc:
+        return JsonResponse({"error": str(exc)}, status=403)
+    except services.VoteRejected as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    if not _wants_json(request):
+        return redirect("arena:battle_detail", battle_id=battle.pk)
+    return JsonResponse(
+        {
+            "vote": vote.outcome,
+            "counted": vote.counted,
+            "excluded_reason": vote.excluded_reason or None,
+            "reveal": _reveal_json(battle),
+        },
+        status=201,
+        json_dumps_params={"ensure_ascii": False},
+    )

@@ -1,0 +1,87 @@
+"""Immutable rating snapshots: one fit per domain over the votes counted at one moment."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from arena.models import Domain, LanguageModel
+
+
+class ImmutableError(Exception):
+    pass
+
+
+class RatingSnapshot(models.Model):
+    """The published result of one refit; never changed once written."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Identifies the refit's input (votes and method); a rerun on unchanged input finds this
+    # row instead of writing a second snapshot, also when two workers race.
+    fingerprint = models.CharField(max_length=64, unique=True)
+    method = models.CharField(max_length=50)
+    params = models.JSONField(default=dict)
+    code_version = models.CharField(max_length=64)
+    last_vote_id = models.BigIntegerField(null=True)
+    votes_counted = models.PositiveIntegerField()
+    votes_excluded = models.JSONField(default=dict)  # reason -> number of votes
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        get_latest_by = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"snapshot {self.pk} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ImmutableError("Rating snapshots are immutable.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def votes_excluded_total(self) -> int:
+        return sum(self.votes_excluded.values())
+
+
+class DomainFit(models.Model):
+    """How one domain's fit in a snapshot went."""
+
+    snapshot = models.ForeignKey(RatingSnapshot, on_delete=models.CASCADE, related_name="fits")
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="+")
+    votes = models.PositiveIntegerField()
+    models_rated = models.PositiveIntegerField()
+    converged = models.BooleanField()
+    iterations = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "domain"], name="domainfit_unique"),
+        ]
+
+
+class RatingRow(models.Model):
+    snapshot = models.ForeignKey(RatingSnapshot, on_delete=models.CASCADE, related_name="rows")
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="+")
+    model = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="+")
+    # Null where the data give no finite estimate (see unrated_reason).
+    rating = models.FloatField(null=True)
+    rating_lower = models.FloatField(null=True)
+    rating_upper = models.FloatField(null=True)
+    variance = models.FloatField(null=True)
+    rank_ub = models.PositiveIntegerField(null=True)
+    rank_lb = models.PositiveIntegerField(null=True)
+    votes = models.PositiveIntegerField()
+    wins = models.FloatField()
+    losses = models.FloatField()
+    draws = models.FloatField()
+    provisional = models.BooleanField()
+    unrated_reason = models.CharField(max_length=30, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot", "domain", "model"], name="ratingrow_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["snapshot", "domain"])]

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from ratings import views
+
+app_name = "ratings"
+urlpatterns = [
+    path("leaderboard/", views.leaderboard_page, name="leaderboard"),
+    path("api/v1/leaderboard", views.api_leaderboard, name="api_leaderboard"),
+    path("export/votes.csv", views.export_votes_csv, name="export_votes"),
+    path("export/leaderboard.csv", views.export_leaderboard_csv, name="export_leaderboard"),
+]

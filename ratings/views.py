@@ -1,0 +1,126 @@
+"""Leaderboard page, JSON API and CSV exports: thin views over ratings.selectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from ratings import exports
+from ratings.selectors import Entry, Leaderboard, NotFound, leaderboard_get
+
+
+class BadQuery(Exception):
+    pass
+
+
+def _board(request: HttpRequest) -> Leaderboard:
+    raw_snapshot = request.GET.get("snapshot") or None
+    if raw_snapshot is not None and not raw_snapshot.isdigit():
+        raise BadQuery("snapshot must be a snapshot id (a whole number).")
+    return leaderboard_get(
+        domain_slug=request.GET.get("domain") or "overall",
+        snapshot_id=int(raw_snapshot) if raw_snapshot else None,
+    )
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@require_GET
+def leaderboard_page(request: HttpRequest) -> HttpResponse:
+    try:
+        board = _board(request)
+    except BadQuery as exc:
+        return render(request, "ratings/error.html", {"message": str(exc)}, status=400)
+    except NotFound as exc:
+        return render(request, "ratings/error.html", {"message": str(exc)}, status=404)
+    return render(request, "ratings/leaderboard.html", {"board": board})
+
+
+def _entry_json(e: Entry) -> dict[str, Any]:
+    return {
+        "model": e.model,
+        "display_name": e.display_name,
+        "organisation": e.organisation,
+        "rating": e.rating,
+        "rating_lower": e.rating_lower,
+        "rating_upper": e.rating_upper,
+        "variance": e.variance,
+        "rank_ub": e.rank_ub,
+        "rank_lb": e.rank_lb,
+        "votes": e.votes,
+        "wins": e.wins,
+        "losses": e.losses,
+        "draws": e.draws,
+        "win_rate": e.win_rate,
+        "provisional": e.provisional,
+        "unrated_reason": e.unrated_reason or None,
+        "open_weights": e.open_weights,
+        "blended_price_per_mtok": float(e.blended_price) if e.blended_price is not None else None,
+    }
+
+
+@require_GET
+def api_leaderboard(request: HttpRequest) -> JsonResponse:
+    try:
+        board = _board(request)
+    except BadQuery as exc:
+        return _error(400, str(exc))
+    except NotFound as exc:
+        return _error(404, str(exc))
+    snapshot = board.snapshot
+    return JsonResponse(
+        {
+            "domain": board.domain.slug,
+            "snapshot": None
+            if snapshot is None
+            else {
+                "id": snapshot.pk,
+                "created_at": snapshot.created_at.isoformat(),
+                "method": snapshot.method,
+                "params": snapshot.params,
+                "code_version": snapshot.code_version,
+                "last_vote_id": snapshot.last_vote_id,
+                "votes_counted": snapshot.votes_counted,
+                "votes_excluded": snapshot.votes_excluded,
+            },
+            "domain_votes": board.fit.votes if board.fit else 0,
+            "tied_leaders": [e.model for e in board.tied_leaders],
+            "entries": [_entry_json(e) for e in board.entries],
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def _csv_response(lines: Any, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_GET
+def export_leaderboard_csv(request: HttpRequest) -> HttpResponse:
+    try:
+        board = _board(request)
+    except BadQuery as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    except NotFound as exc:
+        return HttpResponse(str(exc), status=404, content_type="text/plain")
+    name = f"leaderboard-{board.domain.slug}-{board.snapshot.pk if board.snapshot else 'none'}.csv"
+    return _csv_response(
+        exports.csv_lines(exports.LEADERBOARD_COLUMNS, exports.leaderboard_rows(board)), name
+    )
+
+
+@require_GET
+def export_votes_csv(request: HttpRequest) -> StreamingHttpResponse:
+    return _csv_response(exports.csv_lines(exports.VOTE_COLUMNS, exports.vote_rows()), "votes.csv")
