@@ -149,8 +149,10 @@ def battle_finish(
             finish_reason=done.finish_reason,
             prompt_tokens=done.prompt_tokens,
             completion_tokens=done.completion_tokens,
-            first_token_ms=done.first_token_ms if done.first_token_ms is not None else first_ms,
-            latency_ms=done.latency_ms if done.latency_ms is not None else total_ms,
+            # A source that knows the answer's real timing (the pool) overrides our measure,
+            # which would only time the replay.
+            first_token_ms=first_ms if done.latency_ms is None else done.first_token_ms,
+            latency_ms=total_ms if done.latency_ms is None else done.latency_ms,
         )
         answer.cost_usd = model.cost_usd(answer.prompt_tokens, answer.completion_tokens)
         answer.save()

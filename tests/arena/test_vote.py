@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.test import Client, RequestFactory
+
+from arena import services
+from arena.models import Battle, Vote, VoteDomain
+from arena.voters import voter_id
+from tests.conftest import ALICE, MALLORY
+
+
+def test_a_vote_is_stored_and_reveals_both_models(complete_battle: Battle) -> None:
+    vote = services.vote_cast(battle=complete_battle, outcome="model_a", voter_id=ALICE)
+
+    assert vote.counted
+    assert (vote.model_a_id, vote.model_b_id) == (complete_battle.model_a_id, complete_battle.model_b_id)
+    reveal = services.battle_reveal(complete_battle)
+    assert [s.model for s in reveal] == [complete_battle.model_a.slug, complete_battle.model_b.slug]
+    assert reveal[0].organisation == "Acme Labs"
+    assert reveal[0].completion_tokens is not None
+    assert reveal[0].cost_usd is not None  # list prices x tokens
+
+
+def test_the_vote_carries_the_prompt_domain(complete_battle: Battle) -> None:
+    vote = services.vote_cast(battle=complete_battle, outcome="tie", voter_id=ALICE)
+    labels = list(VoteDomain.objects.filter(vote=vote).values_list("domain__slug", "source"))
+    assert labels == [("coding", "pool")]
+
+
+def test_the_models_stay_hidden_until_the_vote(complete_battle: Battle) -> None:
+    with pytest.raises(services.BattleError):
+        services.battle_reveal(complete_battle)
+
+
+def test_a_second_vote_on_the_same_battle_is_refused(complete_battle: Battle) -> None:
+    services.vote_cast(battle=complete_battle, outcome="model_a", voter_id=ALICE)
+    with pytest.raises(services.AlreadyVoted):
+        services.vote_cast(battle=complete_battle, outcome="model_b", voter_id=ALICE)
+    assert Vote.objects.get().outcome == "model_a"
+
+
+def test_the_database_itself_holds_one_vote_per_battle(complete_battle: Battle) -> None:
+    Vote.objects.create(battle=complete_battle, model_a=complete_battle.model_a,
+                        model_b=complete_battle.model_b, outcome="tie")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Vote.objects.create(battle=complete_battle, model_a=complete_battle.model_a,
+                            model_b=complete_battle.model_b, outcome="model_a")
+
+
+def test_it_refuses_a_vote_before_both_answers_are_complete(pool_prompt) -> None:
+    battle = services.battle_create(voter_id=ALICE, pool_prompt=pool_prompt)
+    with pytest.raises(services.VoteRejected, match="Wait until both answers"):
+        services.vote_cast(battle=battle, outcome="tie", voter_id=ALICE)
+
+
+def test_a_failed_battle_cannot_be_voted_on(complete_battle: Battle) -> None:
+    Battle.objects.filter(pk=complete_battle.pk).update(status=Battle.Status.FAILED)
+    complete_battle.refresh_from_db()
+    with pytest.raises(services.VoteRejected, match="failed"):
+        services.vote_cast(battle=complete_battle, outcome="tie", voter_id=ALICE)
+
+
+def test_someone_elses_battle_cannot_be_voted_on(complete_battle: Battle) -> None:
+    with pytest.raises(services.NotYourBattle):
+        services.vote_cast(battle=complete_battle, outcome="tie", voter_id=MALLORY)
+
+
+def _client_of_battle_owner(battle: Battle) -> Client:
+    """A browser whose voter cookie maps to the battle's voter id."""
+    client = Client()
+    client.get("/")
+    request = RequestFactory().get("/")
+    request.COOKIES = {name: morsel.value for name, morsel in client.cookies.items()}
+    Battle.objects.filter(pk=battle.pk).update(voter_id=voter_id(request))
+    return client
+
+
+def test_voting_over_http_returns_the_reveal(complete_battle: Battle) -> None:
+    client = _client_of_battle_owner(complete_battle)
+    response = client.post(
+        f"/battles/{complete_battle.pk}/vote", {"outcome": "both_bad"}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["vote"] == "both_bad"
+    assert body["counted"] is True
+    assert [s["side"] for s in body["reveal"]] == ["a", "b"]
+    assert body["reveal"][0]["model"] == complete_battle.model_a.slug
+
+    again = client.post(
+        f"/battles/{complete_battle.pk}/vote", {"outcome": "tie"}, HTTP_ACCEPT="application/json"
+    )
+    assert again.status_code == 409
+    assert Vote.objects.count() == 1
+
+
+@pytest.mark.parametrize("outcome", ["", "A", "model_c", "1"])
+def test_an_unknown_outcome_gets_a_400(complete_battle: Battle, outcome: str) -> None:
+    client = _client_of_battle_owner(complete_battle)
+    response = client.post(
+        f"/battles/{complete_battle.pk}/vote", {"outcome": outcome}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 400
+    assert "Unknown outcome" in response.json()["error"]
+    assert Vote.objects.count() == 0
+
+
+def test_another_browser_gets_a_403(complete_battle: Battle) -> None:
+    response = Client().post(
+        f"/battles/{complete_battle.pk}/vote", {"outcome": "tie"}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 403
+
+
+def test_an_unknown_battle_gets_a_404(db: None) -> None:
+    response = Client().post(
+        "/battles/00000000-0000-4000-8000-000000000000/vote", {"outcome": "tie"}
+    )
+    assert response.status_code == 404
+
+
+def test_voting_is_post_only(complete_battle: Battle) -> None:
+    assert Client().get(f"/battles/{complete_battle.pk}/vote").status_code == 405

@@ -1,0 +1,137 @@
+"""Shared fixtures: named personas, a small answer pool, and switches for real services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+from arena.defaults import seed_defaults
+from arena.models import (
+    Battle,
+    CostTier,
+    Domain,
+    LanguageModel,
+    Organisation,
+    PoolAnswer,
+    PoolPrompt,
+)
+from config.celery import app as celery_app
+
+ALICE = "voter-alice"
+MALLORY = "voter-mallory"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_side_effects(settings: object) -> Iterator[None]:
+    """Run refits inline and start every test with an empty cache (no debounce left over)."""
+    celery_app.conf.task_always_eager = True
+    settings.ARENA_POOL_CHUNK_DELAY = 0  # type: ignore[attr-defined]
+    cache.clear()
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def shared_data_dir() -> Path:
+    return Path(settings.SHARED_DATA_DIR)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not (path / "arena-140k" / "votes.csv").is_file():
+        pytest.skip(f"real vote data not found at {path} (../shared/data is absent)")
+    return path
+
+
+@pytest.fixture
+def postgres() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL (as .ci/run does)")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis: set REDIS_URL (as .ci/run does)")
+    return settings.REDIS_URL
+
+
+@pytest.fixture
+def domains(db: None) -> dict[str, Domain]:
+    """The default domains and tiers (a transactional test's flush removes the migration's)."""
+    seed_defaults(Domain, CostTier)
+    return {d.slug: d for d in Domain.objects.all()}
+
+
+@pytest.fixture
+def acme(domains: dict[str, Domain]) -> Organisation:
+    return Organisation.objects.create(slug="acme", name="Acme Labs")
+
+
+@pytest.fixture
+def models(acme: Organisation) -> list[LanguageModel]:
+    """Three active models of Acme Labs, with list prices."""
+    return [
+        LanguageModel.objects.create(
+            slug=slug,
+            display_name=name,
+            organisation=acme,
+            input_price_per_mtok=Decimal("1"),
+            output_price_per_mtok=Decimal("4"),
+        )
+        for slug, name in [
+            ("alpha-7b", "Alpha 7B"),
+            ("bravo-70b", "Bravo 70B"),
+            ("charlie-1t", "Charlie 1T"),
+        ]
+    ]
+
+
+@pytest.fixture
+def coding(domains: dict[str, Domain]) -> Domain:
+    return domains["coding"]
+
+
+@pytest.fixture
+def pool_prompt(models: list[LanguageModel], coding: Domain) -> PoolPrompt:
+    """A coding prompt that all three models answered."""
+    prompt = PoolPrompt.objects.create(
+        dataset="test", external_id="1", text="Write FizzBuzz in Python.", category="code",
+        domain=coding,
+    )
+    for i, model in enumerate(models):
+        PoolAnswer.objects.create(
+            prompt=prompt,
+            model=model,
+            text=f"Answer number {i}: for i in range(1, 101): print(i)\n" * 3,
+            latency_ms=1000 + i,
+            completion_tokens=50 + i,
+        )
+    return prompt
+
+
+@pytest.fixture
+def complete_battle(pool_prompt: PoolPrompt) -> Battle:
+    """A pool battle of Alice's whose two answers have been streamed and stored."""
+    from arena import services
+    from arena.backends import Finished
+
+    battle = services.battle_create(voter_id=ALICE, pool_prompt=pool_prompt)
+    turn = battle.turns.get()
+    services.battle_claim_stream(battle.pk)
+    answers = {}
+    for side in ("a", "b"):
+        pool = services.pool_answer_for(battle, side)
+        answers[side] = (
+            pool.text,
+            Finished("ok", completion_tokens=pool.completion_tokens, latency_ms=pool.latency_ms),
+            None,
+            0,
+        )
+    return services.battle_finish(battle=battle, turn=turn, answers=answers)
