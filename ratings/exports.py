@@ -10,6 +10,7 @@ from ratings.selectors import Leaderboard
 
 VOTE_COLUMNS = [
     "id",
+    "seq",
     "model_a",
     "model_b",
     "winner",
@@ -97,6 +98,7 @@ def vote_rows() -> Iterator[list[object]]:
                 slugs = dict(LanguageModel.objects.values_list("id", "slug"))
             yield [
                 ext or (str(battle) if battle else f"vote-{pk}"),
+                pk,
                 slugs[a],
                 slugs[b],
                 outcome,

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ratings.reproduce import ReproduceError, compare, pair_records, recompute
+from ratings.selectors import NotFound, leaderboard_get
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute a snapshot's table for one domain from an exported votes CSV alone and report "
+        "every difference from the published numbers."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--votes", required=True, help="a CSV downloaded from /export/votes.csv")
+        parser.add_argument("--snapshot", type=int, help="snapshot id (default: the newest)")
+        parser.add_argument("--domain", default="overall")
+        parser.add_argument("--tolerance", type=float, default=1e-6)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            board = leaderboard_get(domain_slug=options["domain"], snapshot_id=options["snapshot"])
+        except NotFound as exc:
+            raise CommandError(str(exc)) from None
+        if board.snapshot is None:
+            raise CommandError("There is no snapshot yet: run `manage.py refit` first.")
+        path = Path(options["votes"])
+        try:
+            with open(path, newline="", encoding="utf-8") as handle:
+                records = pair_records(
+                    handle,
+                    domain=board.domain.slug,
+                    includes_all=board.domain.includes_all,
+                    last_seq=board.snapshot.last_vote_id,
+                )
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}") from None
+        except ReproduceError as exc:
+            raise CommandError(str(exc)) from None
+        rows = recompute(records, board.snapshot.params)
+        published = {
+            e.model: {
+                "rating": e.rating,
+                "rating_lower": e.rating_lower,
+                "rating_upper": e.rating_upper,
+                "votes": float(e.votes),
+            }
+            for e in board.entries
+        }
+        differences = compare(published, rows, tolerance=options["tolerance"])
+        for row in rows:
+            self.stdout.write(
+                f"{row.model:45s} {row.rating:9.3f}  [{row.lower:9.3f}, {row.upper:9.3f}]"
+                f"  {row.votes:7d} votes"
+            )
+        summary = (
+            f"snapshot {board.snapshot.pk}, domain {board.domain.slug}: {len(rows)} models "
+            f"recomputed from {sum(n for *_, n in records)} counted votes"
+        )
+        if differences:
+            for d in differences:
+                self.stderr.write(
+                    f"DIFFERENT {d.model} {d.field}: published {d.published}, recomputed {d.recomputed}"
+                )
+            raise CommandError(f"{summary}: {len(differences)} difference(s) over {options['tolerance']}")
+        self.stdout.write(f"{summary}: every number matches within {options['tolerance']}.")

@@ -1,0 +1,92 @@
+"""Recompute a leaderboard from an exported votes CSV alone, as a researcher would.
+
+Reads the columns of `/export/votes.csv` (`seq`, `model_a`, `model_b`, `winner`, `counted`,
+`domains`), keeps the votes a snapshot counted (`seq` up to its last vote, `counted` true) and
+fits them with the parameters the snapshot records, through the same maths module as the refit.
+A vote excluded or re-included after the snapshot shows up as a difference: the export carries
+each vote's current status.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ratings import maths
+
+
+class ReproduceError(Exception):
+    pass
+
+
+def pair_records(
+    lines: Iterable[str], *, domain: str, includes_all: bool, last_seq: int | None = None
+) -> list[tuple[str, str, str, int]]:
+    """Aggregate one domain's counted votes up to `last_seq` into (a, b, outcome, n) records."""
+    reader = csv.DictReader(lines)
+    columns = {"seq", "model_a", "model_b", "winner", "counted", "domains"}
+    missing = columns - set(reader.fieldnames or [])
+    if missing:
+        raise ReproduceError(
+            f"Not an export of /export/votes.csv: missing column(s) {', '.join(sorted(missing))}."
+        )
+    tally: Counter[tuple[str, str, str]] = Counter()
+    for row in reader:
+        if row["counted"] != "true":
+            continue
+        if last_seq is not None and int(row["seq"]) > last_seq:
+            continue  # stored after the snapshot
+        if not includes_all and domain not in row["domains"].split(";"):
+            continue
+        tally[(row["model_a"], row["model_b"], row["winner"])] += 1
+    return [(a, b, outcome, n) for (a, b, outcome), n in tally.items()]
+
+
+@dataclass(frozen=True)
+class Difference:
+    model: str
+    field: str
+    published: float | None
+    recomputed: float | None
+
+
+def recompute(
+    records: list[tuple[str, str, str, int]], params: dict[str, object]
+) -> list[maths.Row]:
+    counts = maths.PairCounts.from_records(records)
+    _fit, _intervals, rows = maths.leaderboard(
+        counts,
+        interval=str(params.get("interval", "sandwich")),
+        level=float(params.get("level", 0.95)),  # type: ignore[arg-type]
+        min_votes=int(params.get("min_votes", 0)),  # type: ignore[call-overload]
+        reweight=bool(params.get("reweight", False)),
+        prior=float(params.get("prior", 0.0)),  # type: ignore[arg-type]
+    )
+    return rows
+
+
+def compare(
+    published: dict[str, dict[str, float | None]], rows: list[maths.Row], *, tolerance: float
+) -> list[Difference]:
+    """List every rating, bound or vote count that differs by more than `tolerance`."""
+    differences = []
+    recomputed = {r.model: r for r in rows}
+    for model in sorted(set(published) | set(recomputed)):
+        ours = recomputed.get(model)
+        theirs = published.get(model)
+        for field, value in (
+            ("rating", ours.rating if ours else None),
+            ("rating_lower", ours.lower if ours else None),
+            ("rating_upper", ours.upper if ours else None),
+            ("votes", float(ours.votes) if ours else None),
+        ):
+            expected = theirs.get(field) if theirs else None
+            if value is not None and value != value:  # NaN: unrated
+                value = None
+            if (value is None) != (expected is None) or (
+                value is not None and expected is not None and abs(value - expected) > tolerance
+            ):
+                differences.append(Difference(model, field, expected, value))
+    return differences

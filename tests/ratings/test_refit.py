@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from arena import services as arena_services
+from arena.models import LanguageModel, Vote
+from ratings.models import DomainFit, ImmutableError, RatingRow, RatingSnapshot
+from ratings.services import refit
+
+
+def _votes(models: list[LanguageModel], pattern: list[tuple[int, int, str]]) -> list[Vote]:
+    return [
+        Vote.objects.create(model_a=models[a], model_b=models[b], outcome=outcome)
+        for a, b, outcome in pattern
+    ]
+
+
+ROUND_ROBIN = [(0, 1, "model_a"), (1, 2, "model_a"), (2, 0, "model_b"), (0, 1, "tie"),
+               (1, 0, "model_a"), (2, 1, "both_bad"), (1, 2, "model_b")] * 3
+
+
+def test_a_refit_writes_a_snapshot_of_every_rated_model(models) -> None:
+    _votes(models, ROUND_ROBIN)
+
+    snapshot, created = refit()
+
+    assert created
+    assert snapshot.votes_counted == len(ROUND_ROBIN)
+    assert snapshot.last_vote_id == Vote.objects.latest("id").pk
+    rows = RatingRow.objects.filter(snapshot=snapshot, domain__slug="overall")
+    assert rows.count() == 3
+    assert all(r.rating_lower < r.rating < r.rating_upper for r in rows)
+    assert DomainFit.objects.get(snapshot=snapshot, domain__slug="overall").converged
+
+
+def test_a_refit_run_twice_writes_no_second_snapshot(models) -> None:
+    _votes(models, ROUND_ROBIN)
+    first, _ = refit()
+
+    second, created = refit()
+
+    assert not created
+    assert second.pk == first.pk
+    assert RatingSnapshot.objects.count() == 1
+
+
+def test_a_new_vote_makes_a_new_snapshot(models) -> None:
+    _votes(models, ROUND_ROBIN)
+    first, _ = refit()
+    _votes(models, [(0, 2, "model_a")])
+
+    second, created = refit()
+
+    assert created and second.pk != first.pk
+    assert second.votes_counted == first.votes_counted + 1
+
+
+def test_excluding_a_vote_makes_a_new_snapshot_that_counts_it_apart(models) -> None:
+    votes = _votes(models, ROUND_ROBIN)
+    refit()
+    arena_services.votes_exclude(vote_ids=[votes[0].pk], reason="operator")
+
+    snapshot, created = refit()
+
+    assert created
+    assert snapshot.votes_counted == len(ROUND_ROBIN) - 1
+    assert snapshot.votes_excluded == {"operator": 1}
+
+
+def test_snapshots_are_immutable(models) -> None:
+    _votes(models, ROUND_ROBIN)
+    snapshot, _ = refit()
+    snapshot.method = "something else"
+    with pytest.raises(ImmutableError):
+        snapshot.save()
+
+
+def test_a_refit_records_method_parameters_and_code_version(models) -> None:
+    _votes(models, ROUND_ROBIN)
+    snapshot, _ = refit()
+    assert snapshot.method == "bradley-terry"
+    assert snapshot.params["interval"] == "sandwich"
+    assert snapshot.code_version.startswith("bt-1")
+
+
+def test_no_refit_runs_before_the_vote_commits(complete_battle) -> None:
+    # Celery runs eagerly in tests, but only from on_commit: never inside the vote's transaction.
+    arena_services.vote_cast(battle=complete_battle, outcome="model_a", voter_id="voter-alice")
+    assert RatingSnapshot.objects.count() == 0  # inside the test transaction: not yet committed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_vote_triggers_a_refit(complete_battle) -> None:
+    arena_services.vote_cast(battle=complete_battle, outcome="model_a", voter_id="voter-alice")
+    snapshot = RatingSnapshot.objects.get()
+    assert snapshot.votes_counted == 1
+
+
+def test_the_refit_command_prints_the_snapshot_id(models, capsys) -> None:
+    _votes(models, ROUND_ROBIN)
+    call_command("refit")
+    out = capsys.readouterr().out.strip()
+    assert out == str(RatingSnapshot.objects.get().pk)

@@ -1,0 +1,93 @@
+"""The refit task in a real Celery worker, with the Redis broker and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from arena import services
+from arena.backends import Finished
+from arena.models import Vote
+from config.celery import app as celery_app
+from ratings.locks import single_flight
+from ratings.models import RatingSnapshot
+from ratings.tasks import LOCK_NAME, refit_ratings
+from tests.conftest import ALICE
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture
+def worker(postgres, redis_url, settings):  # type: ignore[no-untyped-def]
+    """A real worker thread consuming the Redis broker; refits are debounced by 1 s."""
+    settings.ARENA_REFIT_DEBOUNCE_SECONDS = 1.0
+    celery_app.conf.task_always_eager = False
+    celery_app.control.purge()
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        yield
+
+
+def _wait_for_snapshot_of(last_vote_id: int, timeout: float = 60) -> RatingSnapshot:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snapshot = RatingSnapshot.objects.order_by("-id").first()
+        if snapshot is not None and snapshot.last_vote_id == last_vote_id:
+            return snapshot
+        time.sleep(0.2)
+    raise AssertionError(f"no snapshot reached vote {last_vote_id} within {timeout} s")
+
+
+def test_a_burst_of_votes_produces_a_handful_of_refits(worker, pool_prompt) -> None:
+    battles = []
+    for _ in range(300):
+        battle = services.battle_create(voter_id=ALICE, pool_prompt=pool_prompt)
+        services.battle_claim_stream(battle.pk)
+        battles.append(
+            services.battle_finish(
+                battle=battle,
+                turn=battle.turns.get(),
+                answers={s: ("text", Finished("ok"), None, 0) for s in "ab"},
+            )
+        )
+    for i, battle in enumerate(battles):
+        services.vote_cast(battle=battle, outcome=["model_a", "model_b", "tie"][i % 3], voter_id=ALICE)
+
+    snapshot = _wait_for_snapshot_of(Vote.objects.latest("id").pk)
+
+    assert snapshot.votes_counted == 300
+    assert 1 <= RatingSnapshot.objects.count() <= 5
+
+
+def test_a_refit_waits_its_turn_while_another_holds_the_lock(worker, models) -> None:
+    vote = Vote.objects.create(model_a=models[0], model_b=models[1], outcome="model_a")
+    with single_flight(LOCK_NAME, timeout=60) as acquired:
+        assert acquired
+        refit_ratings.delay()
+        time.sleep(2.5)  # the task ran, found the lock taken, and queued one for later
+        assert RatingSnapshot.objects.count() == 0
+    # Released: the queued refit runs after its debounce.
+    assert _wait_for_snapshot_of(vote.pk).votes_counted == 1
+
+
+def test_two_holders_cannot_share_the_lock(redis_url) -> None:
+    with single_flight("test-lock", timeout=10) as first:
+        with single_flight("test-lock", timeout=10) as second:
+            assert (first, second) == (True, False)
+    with single_flight("test-lock", timeout=10) as again:
+        assert again
+
+
+def test_the_embedded_file_lock_is_exclusive_too(settings, tmp_path) -> None:
+    settings.REDIS_URL = ""
+    settings.DATA_DIR = tmp_path
+    with single_flight("test-lock", timeout=10) as first:
+        with single_flight("test-lock", timeout=10) as second:
+            assert (first, second) == (True, False)
+    with single_flight("test-lock", timeout=10) as again:
+        assert again

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.db import connection
+
+from arena.models import Vote, VoteDomain
+from ratings.services import refit
+
+
+@pytest.fixture
+def snapshot(models, domains):  # type: ignore[no-untyped-def]
+    pattern = [(0, 1, "model_a"), (1, 2, "model_a"), (2, 0, "model_b"), (0, 1, "tie"),
+               (1, 0, "model_a"), (2, 1, "both_bad"), (1, 2, "model_b")] * 5
+    for a, b, outcome in pattern:
+        vote = Vote.objects.create(model_a=models[a], model_b=models[b], outcome=outcome)
+        VoteDomain.objects.create(vote=vote, domain=domains["coding"], source="import")
+    return refit()[0]
+
+
+def _csv(response) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_page_api_and_csv_publish_the_same_numbers(client: Client, snapshot) -> None:
+    api = client.get("/api/v1/leaderboard?domain=coding").json()
+    rows = _csv(client.get("/export/leaderboard.csv?domain=coding"))
+    page = client.get("/leaderboard/?domain=coding").content.decode()
+
+    assert api["snapshot"]["id"] == snapshot.pk
+    assert [e["model"] for e in api["entries"]] == [r["competitor"] for r in rows]
+    for entry, row in zip(api["entries"], rows, strict=True):
+        assert round(entry["rating"], 4) == float(row["rating"])
+        assert round(entry["rating_lower"], 4) == float(row["rating_lower"])
+        assert entry["votes"] == int(row["votes"])
+        assert f"{entry['rating']:.1f}" in page
+        assert f"{entry['rating_lower']:.1f}" in page  # the interval is shown beside the rating
+
+
+def test_the_api_names_the_tied_leaders(client: Client, snapshot) -> None:
+    api = client.get("/api/v1/leaderboard").json()
+    leaders = [e["model"] for e in api["entries"] if e["rank_ub"] == 1]
+    assert api["tied_leaders"] == leaders
+    assert len(leaders) >= 1
+
+
+def test_a_named_snapshot_keeps_answering_after_a_new_one(client: Client, snapshot, models) -> None:
+    before = client.get(f"/api/v1/leaderboard?snapshot={snapshot.pk}").json()
+    Vote.objects.create(model_a=models[0], model_b=models[2], outcome="model_a")
+    newer, created = refit()
+    assert created
+
+    assert client.get(f"/api/v1/leaderboard?snapshot={snapshot.pk}").json() == before
+    assert client.get("/api/v1/leaderboard").json()["snapshot"]["id"] == newer.pk
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("domain=nope", 404), ("snapshot=abc", 400), ("snapshot=999999", 404), ("snapshot=-1", 400)],
+)
+def test_bad_queries_get_clear_errors(client: Client, snapshot, query: str, status: int) -> None:
+    assert client.get(f"/api/v1/leaderboard?{query}").status_code == status
+    assert client.get(f"/leaderboard/?{query}").status_code == status
+    assert client.get(f"/export/leaderboard.csv?{query}").status_code == status
+
+
+def test_before_the_first_refit_the_pages_say_so(client: Client, domains) -> None:
+    assert "No ratings yet" in client.get("/leaderboard/").content.decode()
+    assert client.get("/api/v1/leaderboard").json()["entries"] == []
+
+
+def test_the_leaderboard_reads_in_a_fixed_number_of_queries(client: Client, snapshot) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/api/v1/leaderboard?domain=coding")
+    assert len(queries) <= 5
+
+
+def test_the_votes_export_streams_every_vote_with_its_labels(client: Client, snapshot) -> None:
+    Vote.objects.filter(pk=Vote.objects.first().pk).update(excluded_reason="operator")
+    with CaptureQueriesContext(connection) as queries:
+        rows = _csv(client.get("/export/votes.csv"))
+    assert len(queries) <= 5  # models once, then votes and labels per chunk of 5000
+    assert len(rows) == Vote.objects.count()
+    assert rows[0]["domains"] == "coding"
+    assert (rows[0]["counted"], rows[0]["excluded_reason"]) == ("false", "operator")
+    assert set(rows[0]) >= {"id", "model_a", "model_b", "winner"}
