@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -76,6 +77,16 @@ class LanguageModel(models.Model):
         return self.slug
 
     @property
+    def blended_price(self) -> Decimal | None:
+        """List price per 1M tokens for a typical mix of input and output tokens."""
+        if self.input_price_per_mtok is None or self.output_price_per_mtok is None:
+            return None
+        weight_in = Decimal(str(settings.ARENA_BLEND_INPUT_WEIGHT))
+        weight_out = Decimal(str(settings.ARENA_BLEND_OUTPUT_WEIGHT))
+        total = weight_in * self.input_price_per_mtok + weight_out * self.output_price_per_mtok
+        return (total / (weight_in + weight_out)).quantize(Decimal("0.0001"))
+
+    @property
     def is_live(self) -> bool:
         return self.status == self.Status.ACTIVE and bool(self.endpoint_base_url)
 
@@ -120,6 +131,14 @@ class CostTier(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def contains(self, price: Decimal | None) -> bool:
+        """Whether a blended price falls in this band (lower bound inclusive)."""
+        if price is None:
+            return False
+        if self.min_blended_price is not None and price < self.min_blended_price:
+            return False
+        return self.max_blended_price is None or price < self.max_blended_price
 
 
 class PoolPrompt(models.Model):
@@ -261,18 +280,33 @@ class Vote(models.Model):
     model_b = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="+")
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     voter_id = models.CharField(max_length=64, blank=True)
-    excluded_reason = models.CharField(
-        max_length=20, choices=ExcludedReason.choices, blank=True, db_index=True
-    )
+    excluded_reason = models.CharField(max_length=20, choices=ExcludedReason.choices, blank=True)
     domains = models.ManyToManyField(Domain, through="VoteDomain", related_name="votes")
     # Imported votes keep their data set and row id, which makes re-imports idempotent.
     dataset = models.CharField(max_length=50, blank=True)
     external_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    # Moves whenever a vote is counted or excluded, so a refit can tell that its input changed.
-    status_changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    # Bookkeeping of the ratings' pair tallies, so a refit touches only what changed:
+    # needs_tally is set when a vote is stored or its status changes; the refit adds or removes
+    # the vote from the tallies, records whether they now count it (in_tally) and, the first
+    # time, which snapshot first counted it.
+    needs_tally = models.BooleanField(default=True)
+    in_tally = models.BooleanField(default=False)
+    first_snapshot_id = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(needs_tally=True), name="vote_needs_tally"
+            ),
+            # Excluded votes are few: counting them by reason must not scan every vote.
+            models.Index(
+                fields=["excluded_reason"],
+                condition=~Q(excluded_reason=""),
+                name="vote_excluded_reason",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["dataset", "external_id"],

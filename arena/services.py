@@ -253,7 +253,7 @@ def votes_exclude(*, vote_ids: list[int], reason: str) -> int:
         raise ValueError(f"unknown exclusion reason {reason!r}")
     with transaction.atomic():
         changed = Vote.objects.filter(pk__in=vote_ids).exclude(excluded_reason=reason).update(
-            excluded_reason=reason, status_changed_at=timezone.now()
+            excluded_reason=reason, status_changed_at=timezone.now(), needs_tally=True
         )
         transaction.on_commit(lambda: votes_changed.send(sender=Vote, vote_ids=vote_ids))
     return changed

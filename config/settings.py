@@ -175,6 +175,8 @@ ARENA_REFIT_DEBOUNCE_SECONDS = envfloat("ARENA_REFIT_DEBOUNCE_SECONDS", 5.0)
 # Soft and hard time limits of the refit task, in seconds.
 ARENA_REFIT_SOFT_TIME_LIMIT = envint("ARENA_REFIT_SOFT_TIME_LIMIT", 240)
 ARENA_REFIT_TIME_LIMIT = envint("ARENA_REFIT_TIME_LIMIT", 300)
+# Fault injection for tests: seconds the refit waits inside its transaction before committing.
+ARENA_REFIT_FAULT_PAUSE_SECONDS = envfloat("ARENA_REFIT_FAULT_PAUSE_SECONDS", 0.0)
 # Models with fewer counted votes than this in a domain are marked provisional.
 ARENA_MIN_VOTES = envint("ARENA_MIN_VOTES", 300)
 # Connect / read timeouts for live model endpoints, in seconds.
@@ -186,3 +188,8 @@ ARENA_MAX_OUTPUT_TOKENS = envint("ARENA_MAX_OUTPUT_TOKENS", 1024)
 ARENA_POOL_CHUNK_CHARS = envint("ARENA_POOL_CHUNK_CHARS", 24)
 ARENA_POOL_CHUNK_DELAY = envfloat("ARENA_POOL_CHUNK_DELAY", 0.015)
 ARENA_MAX_PROMPT_CHARS = envint("ARENA_MAX_PROMPT_CHARS", 8000)
+# Blended price = weighted mean of input and output list prices (3:1 by default).
+ARENA_BLEND_INPUT_WEIGHT = envfloat("ARENA_BLEND_INPUT_WEIGHT", 3.0)
+ARENA_BLEND_OUTPUT_WEIGHT = envfloat("ARENA_BLEND_OUTPUT_WEIGHT", 1.0)
+# K factor of the online Elo published beside the Bradley-Terry ratings.
+ARENA_ELO_K = envfloat("ARENA_ELO_K", 4.0)

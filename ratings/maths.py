@@ -7,15 +7,15 @@ Model
     ``RATING_SCALE = 400 / ln 10``, so 400 rating points are a factor of 10 in the odds, as in Elo.
 
 Votes and sufficient statistics
-    A vote is ``(model_a, model_b, outcome)`` with outcome ``"model_a"``, ``"model_b"``, ``"tie"`` or
-    ``"both_bad"``; ``"tie"`` and ``"both_bad"`` both count as half a win each way. Everything is
-    computed from aggregated counts (:class:`PairCounts`): ``wins[i, j]`` votes in which ``i`` beat
-    ``j`` and the symmetric ``draws[i, j]``, ties plus both-bad between ``i`` and ``j`` (each draw is
-    stored in both ``[i, j]`` and ``[j, i]`` but is one vote). Side (``a``/``b``) is discarded, the
-    model has no side advantage. A fit therefore costs O(models^2) per iteration whatever the
-    number of votes. The log-likelihood is
+    A vote is ``(model_a, model_b, outcome)`` with outcome ``"model_a"``, ``"model_b"``,
+    ``"tie"`` or ``"both_bad"``; ``"tie"`` and ``"both_bad"`` both count as half a win each way.
+    Everything is computed from aggregated counts (:class:`PairCounts`): ``wins[i, j]`` votes in
+    which ``i`` beat ``j`` and the symmetric ``draws[i, j]``, ties plus both-bad between ``i`` and
+    ``j`` (each draw is stored in both ``[i, j]`` and ``[j, i]`` but is one vote). The side
+    (``a``/``b``) is discarded: the model has no side advantage. A fit therefore costs
+    O(models^2) per iteration whatever the number of votes. The log-likelihood is
 
-        LL(theta) = sum_{i != j} w_ij * (wins[i, j] + draws[i, j] / 2) * log sigma(theta_i - theta_j)
+        LL(theta) = sum_{i != j} w_ij (wins[i, j] + draws[i, j] / 2) log sigma(theta_i - theta_j)
 
     which counts each draw once, half in each direction. ``w_ij = 1`` unless ``reweight=True``,
     in which case every vote between ``i`` and ``j`` gets LMArena's inverse pair-frequency weight
@@ -39,11 +39,13 @@ Existence of the estimate (``prior = 0``)
       the comparison graph (largest by number of models, ties go to the component holding the
       alphabetically first model). Ratings of separate components are not comparable.
     - ``"unbounded_above"`` / ``"unbounded_below"``: inside that component, the rated core is the
-      largest strongly connected component (same tie-break). Models that beat the core through a
-      chain of wins (or only ever won) have an MLE of +infinity relative to it, models the core
-      beats through a chain of wins (or that only ever lost) have -infinity. A model ordered
-      neither way (it both won and lost, but no chain of results links it to the core) is
-      reported ``"disconnected"`` because even the direction of its distance is not identified.
+      largest strongly connected component (same tie-break), provided it has at least two models
+      (a lone model has nothing to be rated against, and then nothing is rated). Models that beat
+      the core through a chain of wins (or, with no such chain either way, only ever won) have an
+      MLE of +infinity relative to it; models the core beats through a chain of wins (or that
+      only ever lost) have -infinity. A model ordered neither way (it both won and lost, but no
+      chain of results links it to the core) is reported ``"disconnected"``, because even the
+      direction of its distance from the core is not identified.
 
     With ``prior > 0`` only ``"no_votes"`` and ``"disconnected"`` can occur.
 
@@ -54,7 +56,8 @@ Fitting and centring
     system is solved on the subspace orthogonal to it, which keeps theta mean-centred. Convergence
     is declared when the max-abs gradient of the per-vote (total-weight-normalised) negative
     log-posterior is ``<= tol``; normalising keeps one ``tol`` meaningful for 10^2 or 10^7 votes.
-    Newton converges quadratically, so a converged fit is accurate to rounding error. Ratings
+    Newton converges quadratically, and after the test is met it keeps stepping while steps
+    still shrink the gradient tenfold, so a converged fit is accurate to rounding error. Ratings
     are centred (mean theta over the rated models = 0) unless ``anchor=(model, rating)`` shifts
     them so that model gets that rating.
 
@@ -65,21 +68,23 @@ Intervals
       all-ones vector, i.e. the covariance of the mean-centred theta. Bounds are
       ``rating +- z * sd``. Anchoring shifts the bounds but not the variance.
     - Bootstrap: multinomial resampling of the vote buckets (pair, outcome) among the rated
-      models, refitting each round warm-started from the full fit (pair weights stay those of
-      the full data); percentile intervals and the sample variance. Each round is centred on the
-      models it can rate by matching their mean to the full fit's, so a model that drops out
-      of one round does not shift the others; a model left unbounded in a round counts as
-      +-infinity there.
+      models, refitting each round (same prior; pair weights stay those of the full data)
+      warm-started from the full fit; percentile intervals and the sample variance. Without a
+      prior, each round is centred on the models it can rate by matching their mean to the full
+      fit's, so a model that drops out of one round (NaN there, ignored) does not shift the
+      others; a model left unbounded in a round counts as +-infinity there, which can make its
+      bound and variance infinite.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from scipy.linalg import lapack
 from scipy.sparse import csgraph
 from scipy.special import expit
 from scipy.stats import norm
@@ -87,6 +92,12 @@ from scipy.stats import norm
 RATING_SCALE = 400 / math.log(10)
 RATING_BASE = 1000.0
 OUTCOMES = ("model_a", "model_b", "tie", "both_bad")
+
+# Rounding level of the per-vote gradient, below which Newton steps cannot improve anything.
+_GRADIENT_FLOOR = 1e-15
+
+# Bootstrap resamples drawn per call to the generator, to bound memory.
+_BOOTSTRAP_CHUNK = 64
 
 # Outcome codes: 0 = model_a won, 1 = model_b won, 2 = draw (tie or both_bad).
 _OUTCOME_CODE = {"model_a": 0, "model_b": 1, "tie": 2, "both_bad": 2}
@@ -96,6 +107,17 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     """Return the array flagged read-only so frozen dataclasses stay immutable."""
     array.setflags(write=False)
     return array
+
+
+def _codes(values: Sequence[str], seen: dict[str, int]) -> np.ndarray:
+    """Return integer codes for the values, numbering new ones in order of appearance."""
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise ValueError("votes must be given as one-dimensional sequences")
+        values = values.tolist()
+    return np.fromiter(
+        (seen.setdefault(str(value), len(seen)) for value in values), np.int64, len(values)
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,24 +190,27 @@ class PairCounts:
     def from_votes(
         cls, model_a: Sequence[str], model_b: Sequence[str], outcome: Sequence[str]
     ) -> PairCounts:
-        """Aggregate one entry per vote, vectorised so millions of votes take about a second."""
-        side_a = np.asarray(model_a, dtype=str)
-        side_b = np.asarray(model_b, dtype=str)
-        results = np.asarray(outcome, dtype=str)
-        if not (side_a.ndim == side_b.ndim == results.ndim == 1):
-            raise ValueError("model_a, model_b and outcome must be one-dimensional")
-        if not (len(side_a) == len(side_b) == len(results)):
+        """Aggregate one entry per vote, vectorised so millions of votes take seconds at most."""
+        size = len(model_a)
+        if not (len(model_b) == size == len(outcome)):
             raise ValueError("model_a, model_b and outcome must have the same length")
-        if len(side_a) == 0:
-            return cls.empty()
-        names, inverse = np.unique(np.concatenate([side_a, side_b]), return_inverse=True)
-        inverse = inverse.ravel()
-        index_a, index_b = inverse[: len(side_a)], inverse[len(side_a) :]
-        labels, label_index = np.unique(results, return_inverse=True)
-        unknown = sorted(set(labels.tolist()) - set(OUTCOMES))
+        # Hashing beats np.unique here: sorting millions of fixed-width unicode strings is slow.
+        seen: dict[str, int] = {}
+        first = _codes(model_a, seen)
+        second = _codes(model_b, seen)
+        names = sorted(seen)
+        rank = np.empty(len(names), dtype=np.int64)
+        rank[[seen[name] for name in names]] = np.arange(len(names))
+        index_a, index_b = rank[first], rank[second]
+        labels: dict[str, int] = {}
+        label_codes = _codes(outcome, labels)
+        unknown = sorted(set(labels) - set(OUTCOMES))
         if unknown:
             raise ValueError(f"unknown outcome(s) {unknown}; expected one of {OUTCOMES}")
-        codes = np.array([_OUTCOME_CODE[label] for label in labels.tolist()])[label_index.ravel()]
+        lookup = np.zeros(len(labels), dtype=np.int64)
+        for label, code in labels.items():
+            lookup[code] = _OUTCOME_CODE[label]
+        codes = lookup[label_codes]
         n = len(names)
         valid = index_a != index_b
 
@@ -196,7 +221,7 @@ class PairCounts:
         wins = tally(index_a, index_b, valid & (codes == 0))
         wins += tally(index_b, index_a, valid & (codes == 1))
         draws = tally(index_a, index_b, valid & (codes == 2))
-        return cls(tuple(names.tolist()), wins, draws + draws.T)
+        return cls(tuple(names), wins, draws + draws.T)
 
     @property
     def n_models(self) -> int:
@@ -319,7 +344,7 @@ class Row:
     draws: float
     provisional: bool
     rated: bool
-    unrated_reason: str = field(default="")
+    unrated_reason: str = ""
 
 
 def _pair_weights(counts: PairCounts, reweight: bool, min_pair_count: float) -> np.ndarray:
@@ -375,11 +400,15 @@ def _classify(
         return rated, reasons
     parts = [np.flatnonzero(scc == label) for label in range(count)]
     core_label = _largest([main[part] for part in parts], models)
-    start = int(parts[core_label][0])
     below = np.zeros(len(main), dtype=bool)
     above = np.zeros(len(main), dtype=bool)
-    below[csgraph.breadth_first_order(graph, start, directed=True, return_predecessors=False)] = True
-    above[csgraph.breadth_first_order(graph.T.tocsr(), start, return_predecessors=False)] = True
+    if len(parts[core_label]) < 2:
+        core_label = -1  # a lone model has nothing to be rated against
+    else:
+        start = int(parts[core_label][0])
+        # The core reaches the models it out-ranks; the models that out-rank it reach the core.
+        below[csgraph.breadth_first_order(graph, start, return_predecessors=False)] = True
+        above[csgraph.breadth_first_order(graph.T.tocsr(), start, return_predecessors=False)] = True
     local = beats[np.ix_(main, main)]
     for label, part in enumerate(parts):
         if label == core_label:
@@ -404,6 +433,16 @@ def _classify(
 def _log_sigmoid(x: np.ndarray) -> np.ndarray:
     """Return log(sigmoid(x)) without overflow or log(0)."""
     return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
+
+
+def _solve_positive(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve a symmetric positive-definite system, falling back to least squares."""
+    # Cholesky through LAPACK's posv directly: cheaper than a general LU solve and, unlike
+    # OpenBLAS's threaded getrf, it does not stall when the other cores are busy.
+    _, solution, info = lapack.dposv(matrix, rhs)
+    if info == 0:
+        return solution
+    return np.linalg.lstsq(matrix, rhs, rcond=None)[0]
 
 
 def _newton(
@@ -437,26 +476,20 @@ def _newton(
 
     value = objective(theta)
     grad, hess = derivatives(theta)
-    steps = 0
-    converged = False
     gnorm = float(np.abs(grad).max())
-    while True:
-        gnorm = float(np.abs(grad).max())
-        if gnorm <= tol:
-            converged = True
+    previous = math.inf
+    steps = 0
+    while steps < max_iter:
+        # Once the test is met, keep stepping only while Newton still shrinks the gradient
+        # tenfold: the scale-free test can be met while a weakly identified strength (a pair
+        # with p near 1 has tiny curvature per vote) is still ~1e-7 off, and one more quadratic
+        # step removes that at the cost of one solve.
+        if gnorm <= tol and (gnorm <= _GRADIENT_FLOOR or gnorm > 0.1 * previous):
             break
-        if steps >= max_iter:
-            break
-        if lam == 0:
-            # Adding a multiple of the all-ones projector makes the system regular without
-            # changing the solution on the mean-zero subspace, where the gradient lives.
-            system = hess + np.trace(hess) / m * ones
-        else:
-            system = hess
-        try:
-            step = np.linalg.solve(system, -grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(system, -grad, rcond=None)[0]
+        # Without a prior, adding a multiple of the all-ones projector makes the system regular
+        # without changing the solution on the mean-zero subspace, where the gradient lives.
+        system = hess + np.trace(hess) / m * ones if lam == 0 else hess
+        step = _solve_positive(system, -grad)
         slope = float(grad @ step)
         if not slope < 0:
             break  # rounding has taken over: no descent direction left
@@ -464,20 +497,24 @@ def _newton(
         # optimum where the predicted decrease (~gradient^2) is far below machine precision.
         slack = 1e-13 * (1.0 + abs(value))
         size = 1.0
-        while True:
+        trial = theta + step
+        trial_value = objective(trial)
+        while trial_value > value + 1e-4 * size * slope + slack and size >= 1e-12:
+            size *= 0.5
             trial = theta + size * step
             trial_value = objective(trial)
-            if trial_value <= value + 1e-4 * size * slope + slack:
-                break
-            size *= 0.5
-            if size < 1e-12:
-                break
         if size < 1e-12:
             break
-        theta = trial - trial.mean() if lam == 0 else trial
-        value = trial_value
-        grad, hess = derivatives(theta)
+        if lam == 0:
+            trial -= trial.mean()
+        trial_grad, trial_hess = derivatives(trial)
+        trial_gnorm = float(np.abs(trial_grad).max())
+        if gnorm <= tol and trial_gnorm >= gnorm:
+            break  # polishing has reached rounding level; keep the better point
+        theta, value, grad, hess = trial, trial_value, trial_grad, trial_hess
+        previous, gnorm = gnorm, trial_gnorm
         steps += 1
+    converged = gnorm <= tol
     return theta, steps, converged, gnorm
 
 
@@ -693,29 +730,40 @@ def bootstrap_intervals(
             [wins[upper_i, upper_j], wins[upper_j, upper_i], draws[upper_i, upper_j]]
         )
         used = np.flatnonzero(buckets > 0)
-        total = int(round(buckets.sum()))
+        total = int(np.rint(buckets.sum()))
         offset = float(fitted.theta[core].mean())  # non-zero only when anchored
         start = fitted.theta[core] - offset
         samples = np.full((rounds, m), np.nan)
         if total > 0 and len(used) > 0:
             probabilities = buckets[used] / buckets[used].sum()
-            resampled = rng.multinomial(total, probabilities, size=rounds).astype(np.float64)
             n_pairs = len(upper_i)
+            kind, pair = np.divmod(used, n_pairs)  # kind 0: i beat j, 1: j beat i, 2: draw
+            rows = np.where(kind == 1, upper_j[pair], upper_i[pair])
+            cols = np.where(kind == 1, upper_i[pair], upper_j[pair])
+            drawn = kind == 2
+            win_cells = rows[~drawn] * m + cols[~drawn]
+            draw_cells = rows[drawn] * m + cols[drawn]
+            mirror_cells = cols[drawn] * m + rows[drawn]
             names = [counts.models[i] for i in core]
-            for r in range(rounds):
-                flat = np.zeros(3 * n_pairs)
-                flat[used] = resampled[r]
-                round_wins = np.zeros((m, m))
-                round_wins[upper_i, upper_j] = flat[:n_pairs]
-                round_wins[upper_j, upper_i] = flat[n_pairs : 2 * n_pairs]
-                round_draws = np.zeros((m, m))
-                round_draws[upper_i, upper_j] = flat[2 * n_pairs :]
-                round_draws += round_draws.T
-                if fitted.prior > 0:
-                    scores = _scores(round_wins, round_draws, weights)
-                    samples[r] = _newton(scores, fitted.prior, start, 1e-10, 100)[0]
-                else:
-                    samples[r] = _bootstrap_round(round_wins, round_draws, weights, names, start)
+            # Draw the resamples in chunks: one (rounds x buckets) array can take gigabytes.
+            for begin in range(0, rounds, _BOOTSTRAP_CHUNK):
+                chunk = rng.multinomial(
+                    total, probabilities, size=min(_BOOTSTRAP_CHUNK, rounds - begin)
+                )
+                for r, resample in enumerate(chunk, start=begin):
+                    round_wins = np.zeros(m * m)
+                    round_wins[win_cells] = resample[~drawn]
+                    round_draws = np.zeros(m * m)
+                    round_draws[draw_cells] = resample[drawn]
+                    round_draws[mirror_cells] = resample[drawn]
+                    round_wins, round_draws = round_wins.reshape(m, m), round_draws.reshape(m, m)
+                    if fitted.prior > 0:
+                        scores = _scores(round_wins, round_draws, weights)
+                        samples[r] = _newton(scores, fitted.prior, start, 1e-10, 100)[0]
+                    else:
+                        samples[r] = _bootstrap_round(
+                            round_wins, round_draws, weights, names, start
+                        )
         else:
             samples[:] = start
         points = RATING_BASE + RATING_SCALE * (samples + offset)
@@ -763,13 +811,14 @@ def elo(
     base: float = 1000.0,
     scale: float = 400.0,
     log_base: float = 10.0,
+    initial: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
-    """Run sequential online Elo over the votes in order; ``base`` is the starting rating."""
+    """Run sequential online Elo over the votes in order, from `initial` ratings or ``base``."""
     if not (len(model_a) == len(model_b) == len(outcome)):
         raise ValueError("model_a, model_b and outcome must have the same length")
     scores = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "both_bad": 0.5}
-    ratings: dict[str, float] = {}
-    for first, second, result in zip(model_a, model_b, outcome):
+    ratings: dict[str, float] = dict(initial or {})
+    for first, second, result in zip(model_a, model_b, outcome, strict=True):
         score = scores.get(result)
         if score is None:
             raise ValueError(f"unknown outcome {result!r}; expected one of {OUTCOMES}")
@@ -817,7 +866,7 @@ def leaderboard(
             variance=float(intervals.variance[i]),
             rank_ub=int(rank_ub[i]),
             rank_lb=int(rank_lb[i]),
-            votes=int(round(votes[i])),
+            votes=int(np.rint(votes[i])),
             wins=float(wins[i]),
             losses=float(losses[i]),
             draws=float(draws[i]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from arena.models import Domain, LanguageModel
+from arena.models import CostTier, Domain, LanguageModel
 
 
 class ImmutableError(Exception):
@@ -16,15 +16,15 @@ class RatingSnapshot(models.Model):
     """The published result of one refit; never changed once written."""
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    # Identifies the refit's input (votes and method); a rerun on unchanged input finds this
-    # row instead of writing a second snapshot, also when two workers race.
-    fingerprint = models.CharField(max_length=64, unique=True)
     method = models.CharField(max_length=50)
     params = models.JSONField(default=dict)
     code_version = models.CharField(max_length=64)
     last_vote_id = models.BigIntegerField(null=True)
     votes_counted = models.PositiveIntegerField()
     votes_excluded = models.JSONField(default=dict)  # reason -> number of votes
+    # What this refit changed in the tallies: votes newly counted, and votes taken out.
+    votes_added = models.PositiveIntegerField(default=0)
+    votes_removed = models.PositiveIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -60,6 +60,33 @@ class DomainFit(models.Model):
         ]
 
 
+class PairTally(models.Model):
+    """Counted votes between two models in one domain: the sufficient statistics of a fit.
+
+    Kept up to date by each refit from the votes that changed since the last one, so a refit
+    costs O(models²) plus the new votes, whatever the number of votes already counted. The
+    pair is stored once, lower model id first.
+    """
+
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="+")
+    model_lo = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="+")
+    model_hi = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="+")
+    lo_wins = models.IntegerField(default=0)
+    hi_wins = models.IntegerField(default=0)
+    ties = models.IntegerField(default=0)
+    both_bad = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain", "model_lo", "model_hi"], name="pairtally_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(model_lo__lt=models.F("model_hi")), name="pairtally_ordered"
+            ),
+        ]
+
+
 class RatingRow(models.Model):
     snapshot = models.ForeignKey(RatingSnapshot, on_delete=models.CASCADE, related_name="rows")
     domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="+")
@@ -77,6 +104,15 @@ class RatingRow(models.Model):
     draws = models.FloatField()
     provisional = models.BooleanField()
     unrated_reason = models.CharField(max_length=30, blank=True)
+    # Online Elo over the counted votes in the order they were tallied, for comparison only.
+    elo = models.FloatField(null=True)
+    # The model's price tier when the snapshot was taken, and its rank range among that tier's
+    # models in this domain (the same ratings and intervals, re-ranked within the tier).
+    tier = models.ForeignKey(
+        CostTier, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    tier_rank_ub = models.PositiveIntegerField(null=True)
+    tier_rank_lb = models.PositiveIntegerField(null=True)
 
     class Meta:
         constraints = [

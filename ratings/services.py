@@ -1,28 +1,33 @@
-"""Refit: turn the counted votes into a new immutable rating snapshot."""
+"""Refit: fold the votes that changed into the pair tallies and publish a new snapshot."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import subprocess
 import time
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Max
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.db.models import Value
 
-from arena.models import Domain, Vote, VoteDomain
+from arena.models import CostTier, Domain, LanguageModel, Vote, VoteDomain
 from ratings import maths
-from ratings.models import DomainFit, RatingRow, RatingSnapshot
+from ratings.models import DomainFit, PairTally, RatingRow, RatingSnapshot
 
 logger = logging.getLogger(__name__)
 
 METHOD = "bradley-terry"
 # Bump when a change to ratings/maths.py can change published numbers.
 ENGINE_VERSION = "bt-1"
+TALLY_FIELDS = {"model_a": "lo_wins", "model_b": "hi_wins", "tie": "ties", "both_bad": "both_bad"}
+Key = tuple[int, int, int]  # (domain id, lower model id, higher model id)
 
 
 @cache
@@ -52,138 +57,303 @@ def refit_params() -> dict[str, object]:
         "prior": 0.0,
         "min_votes": settings.ARENA_MIN_VOTES,
         "scale": "1000 + 400/ln(10) * theta",
+        "elo_k": settings.ARENA_ELO_K,
+        "blend": f"{settings.ARENA_BLEND_INPUT_WEIGHT:g}:{settings.ARENA_BLEND_OUTPUT_WEIGHT:g}",
     }
 
 
-def _vote_state() -> dict[str, object]:
-    state = Vote.objects.aggregate(last_id=Max("id"), changed=Max("status_changed_at"))
-    excluded = dict(
-        Vote.objects.exclude(excluded_reason="")
-        .values_list("excluded_reason")
-        .annotate(n=Count("id"))
-        .values_list("excluded_reason", "n")
-    )
-    counted = Vote.objects.filter(excluded_reason="").count()
+def _snapshot_isolation(outermost: bool) -> None:
+    """Make every query of this transaction read one snapshot of the database.
+
+    On PostgreSQL, a vote committed while the refit runs is then neither half-counted nor
+    marked as tallied; a vote whose status changes meanwhile makes the refit fail with a
+    serialization error, and the task retries it. SQLite's immediate transactions already
+    hold the write lock from the start. (Inside a caller's transaction, such as a test's,
+    the isolation is the caller's.)
+    """
+    if outermost and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+def _grouped(votes: QuerySet[Vote], prefix: str = "") -> Iterable[tuple[int, int, str, int]]:
+    fields = [f"{prefix}model_a_id", f"{prefix}model_b_id", f"{prefix}outcome"]
+    return votes.values_list(*fields).annotate(n=Count("pk")).values_list(*fields, "n")
+
+
+def _pending_deltas(pending: QuerySet[Vote], overall: list[int]) -> tuple[dict[Key, list[int]], int, int]:
+    """Return the tally changes the pending votes make, and how many votes enter and leave."""
+    deltas: dict[Key, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    entering = pending.filter(excluded_reason="", in_tally=False)
+    leaving = pending.filter(in_tally=True).exclude(excluded_reason="")
+    moved = {}
+    for sign, votes in ((1, entering), (-1, leaving)):
+        moved[sign] = 0
+        labelled = VoteDomain.objects.filter(vote__in=votes)
+        sources = [((d,), row) for row in _grouped(votes) for d in overall]
+        sources += [
+            ((domain_id,), (a, b, outcome, n))
+            for domain_id, a, b, outcome, n in labelled.values_list(
+                "domain_id", "vote__model_a_id", "vote__model_b_id", "vote__outcome"
+            )
+            .annotate(n=Count("pk"))
+            .values_list("domain_id", "vote__model_a_id", "vote__model_b_id", "vote__outcome", "n")
+        ]
+        for (domain_id,), (a, b, outcome, n) in sources:
+            if a == b:
+                continue  # a self-battle says nothing about strength
+            field = list(TALLY_FIELDS).index(outcome)
+            if a > b:  # stored lower id first: the winner's side flips with the pair
+                a, b = b, a
+                field = {0: 1, 1: 0}.get(field, field)
+            deltas[(domain_id, a, b)][field] += sign * n
+        moved[sign] = (entering if sign == 1 else leaving).count()
+    return deltas, moved[1], moved[-1]
+
+
+def _apply(deltas: dict[Key, list[int]]) -> dict[int, list[PairTally]]:
+    """Add the deltas to the stored tallies; return every tally, by domain."""
+    by_key = {(t.domain_id, t.model_lo_id, t.model_hi_id): t for t in PairTally.objects.all()}
+    changed, created = [], []
+    for key, delta in deltas.items():
+        tally = by_key.get(key)
+        if tally is None:
+            tally = PairTally(domain_id=key[0], model_lo_id=key[1], model_hi_id=key[2])
+            by_key[key] = tally
+            created.append(tally)
+        else:
+            changed.append(tally)
+        for field, n in zip(TALLY_FIELDS.values(), delta, strict=True):
+            setattr(tally, field, getattr(tally, field) + n)
+    PairTally.objects.bulk_update(changed, list(TALLY_FIELDS.values()), batch_size=2000)
+    PairTally.objects.bulk_create(created, batch_size=2000)
+    tallies: dict[int, list[PairTally]] = defaultdict(list)
+    for tally in by_key.values():
+        tallies[tally.domain_id].append(tally)
+    return tallies
+
+
+def pair_counts(tallies: list[PairTally]) -> maths.PairCounts:
+    """Turn one domain's tallies into the maths module's count matrices (model ids as names)."""
+    ids = sorted({t.model_lo_id for t in tallies} | {t.model_hi_id for t in tallies})
+    position = {model_id: i for i, model_id in enumerate(ids)}
+    lo = np.array([position[t.model_lo_id] for t in tallies], dtype=np.intp)
+    hi = np.array([position[t.model_hi_id] for t in tallies], dtype=np.intp)
+    n = len(ids)
+    wins = np.zeros((n, n))
+    draws = np.zeros((n, n))
+    wins[lo, hi] = [t.lo_wins for t in tallies]
+    wins[hi, lo] = [t.hi_wins for t in tallies]
+    drawn = np.array([t.ties + t.both_bad for t in tallies], dtype=np.float64)
+    draws[lo, hi] = drawn
+    draws[hi, lo] = drawn
+    return maths.PairCounts(tuple(str(i) for i in ids), wins, draws)
+
+
+@dataclass
+class _DomainResult:
+    domain_id: int
+    votes: int
+    fitted: maths.Fit
+    rows: list[maths.Row]
+
+
+def _new_votes_for_elo(pending: QuerySet[Vote], overall: list[int]) -> dict[int, list[tuple[str, str, str]]]:
+    """The newly counted votes, in the order they were stored, per domain."""
+    fresh = pending.filter(excluded_reason="", in_tally=False, first_snapshot_id__isnull=True)
+    labels: dict[int, list[int]] = defaultdict(list)
+    for vote_id, domain_id in VoteDomain.objects.filter(vote__in=fresh).values_list(
+        "vote_id", "domain_id"
+    ):
+        labels[vote_id].append(domain_id)
+    sequences: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+    for vote_id, a, b, outcome in fresh.order_by("id").values_list(
+        "id", "model_a_id", "model_b_id", "outcome"
+    ).iterator(chunk_size=10000):
+        for domain_id in overall + labels.get(vote_id, []):
+            sequences[domain_id].append((str(a), str(b), outcome))
+    return sequences
+
+
+def _elo(
+    previous: RatingSnapshot | None, sequences: dict[int, list[tuple[str, str, str]]]
+) -> dict[int, dict[str, float]]:
+    """Carry each domain's Elo forward from the previous snapshot over the new votes."""
+    start: dict[int, dict[str, float]] = defaultdict(dict)
+    if previous is not None:
+        for domain_id, model_id, elo in RatingRow.objects.filter(
+            snapshot=previous, elo__isnull=False
+        ).values_list("domain_id", "model_id", "elo"):
+            start[domain_id][str(model_id)] = elo
+    result = {}
+    for domain_id in set(start) | set(sequences):
+        votes = sequences.get(domain_id, [])
+        result[domain_id] = maths.elo(
+            [v[0] for v in votes],
+            [v[1] for v in votes],
+            [v[2] for v in votes],
+            k=settings.ARENA_ELO_K,
+            initial=start.get(domain_id, {}),
+        )
+    return result
+
+
+def _tier_of(models: dict[int, LanguageModel], tiers: list[CostTier]) -> dict[int, CostTier | None]:
     return {
-        "last_id": state["last_id"],
-        "changed": state["changed"].isoformat() if state["changed"] else None,
-        "counted": counted,
-        "excluded": excluded,
+        model_id: next((t for t in tiers if t.contains(model.blended_price)), None)
+        for model_id, model in models.items()
     }
 
 
-def _fingerprint(state: dict[str, object], params: dict[str, object]) -> str:
-    payload = json.dumps(
-        {"state": state, "params": params, "method": METHOD, "engine": ENGINE_VERSION},
-        sort_keys=True,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
+    """Fold changed votes into the tallies, fit every domain, write a snapshot.
 
-
-def _pair_counts(last_id: int | None) -> dict[int, list[tuple[str, str, str, int]]]:
-    """Return (model_a, model_b, outcome, n) records per domain id, in two grouped queries."""
-    records: dict[int, list[tuple[str, str, str, int]]] = defaultdict(list)
-    if last_id is None:
-        return records
-    counted = Vote.objects.filter(excluded_reason="", id__lte=last_id)
-    overall = [d.pk for d in Domain.objects.filter(includes_all=True)]
-    for a, b, outcome, n in (
-        counted.values_list("model_a_id", "model_b_id", "outcome")
-        .annotate(n=Count("id"))
-        .values_list("model_a_id", "model_b_id", "outcome", "n")
-    ):
-        for domain_id in overall:
-            records[domain_id].append((str(a), str(b), outcome, n))
-    for domain_id, a, b, outcome, n in (
-        VoteDomain.objects.filter(vote__excluded_reason="", vote_id__lte=last_id)
-        .values_list("domain_id", "vote__model_a_id", "vote__model_b_id", "vote__outcome")
-        .annotate(n=Count("id"))
-        .values_list("domain_id", "vote__model_a_id", "vote__model_b_id", "vote__outcome", "n")
-    ):
-        records[domain_id].append((str(a), str(b), outcome, n))
-    return records
-
-
-def refit() -> tuple[RatingSnapshot, bool]:
-    """Fit every domain on the counted votes; return (snapshot, whether it is new).
-
-    Safe to run twice and from two workers at once: unchanged input maps to the same
-    fingerprint, whose unique key lets only one snapshot exist for it.
+    Returns (snapshot, whether it is new). With no vote changed since the last snapshot it
+    returns that snapshot (unless `force`), so running it twice writes one snapshot. Everything
+    happens in one transaction: a refit that fails or is killed leaves no trace, and the last
+    snapshot keeps serving.
     """
     started = time.monotonic()
     params = refit_params()
-    state = _vote_state()
-    fingerprint = _fingerprint(state, params)
-    existing = RatingSnapshot.objects.filter(fingerprint=fingerprint).first()
-    if existing is not None:
-        return existing, False
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        _snapshot_isolation(outermost)
+        previous = RatingSnapshot.objects.order_by("-id").first()
+        pending = Vote.objects.filter(needs_tally=True)
+        if previous is not None and not force and not pending.exists():
+            return previous, False
+        overall = list(Domain.objects.filter(includes_all=True).values_list("id", flat=True))
+        deltas, added, removed = _pending_deltas(pending, overall)
+        elo = _elo(previous, _new_votes_for_elo(pending, overall))
+        tallies = _apply(deltas)
+        last_vote_id = pending.filter(excluded_reason="").aggregate(m=Max("id"))["m"]
+        if previous is not None and previous.last_vote_id is not None:
+            last_vote_id = max(last_vote_id or 0, previous.last_vote_id)
 
-    fits = []
-    for domain_id, records in _pair_counts(state["last_id"]).items():  # type: ignore[arg-type]
-        counts = maths.PairCounts.from_records(records)
-        fitted, _intervals, rows = maths.leaderboard(
-            counts, interval="sandwich", level=0.95, min_votes=settings.ARENA_MIN_VOTES
+        results = []
+        for domain_id, domain_tallies in tallies.items():
+            counts = pair_counts([t for t in domain_tallies if _votes_of(t)])
+            if counts.n_models == 0:
+                continue
+            fitted, _intervals, rows = maths.leaderboard(
+                counts, interval="sandwich", level=0.95, min_votes=settings.ARENA_MIN_VOTES
+            )
+            votes = sum(_votes_of(t) for t in domain_tallies)
+            results.append(_DomainResult(domain_id, votes, fitted, rows))
+
+        counted = sum(r.votes for r in results if r.domain_id in overall[:1])
+        excluded = dict(
+            Vote.objects.filter(~Q(excluded_reason=""))
+            .values_list("excluded_reason")
+            .annotate(n=Count("pk"))
+            .values_list("excluded_reason", "n")
         )
-        votes = sum(n for a, b, _o, n in records if a != b)
-        fits.append((domain_id, votes, fitted, rows))
-
-    try:
-        with transaction.atomic():
-            snapshot = RatingSnapshot.objects.create(
-                fingerprint=fingerprint,
-                method=METHOD,
-                params=params,
-                code_version=code_version(),
-                last_vote_id=state["last_id"],
-                votes_counted=state["counted"],
-                votes_excluded=state["excluded"],
-                duration_ms=int((time.monotonic() - started) * 1000),
+        snapshot = RatingSnapshot.objects.create(
+            method=METHOD,
+            params=params,
+            code_version=code_version(),
+            last_vote_id=last_vote_id,
+            votes_counted=counted,
+            votes_excluded=excluded,
+            votes_added=added,
+            votes_removed=removed,
+        )
+        model_ids = {int(row.model) for r in results for row in r.rows}
+        models = LanguageModel.objects.in_bulk(model_ids)
+        tier_of = _tier_of(models, list(CostTier.objects.all()))
+        DomainFit.objects.bulk_create(
+            DomainFit(
+                snapshot=snapshot,
+                domain_id=r.domain_id,
+                votes=r.votes,
+                models_rated=sum(row.rated for row in r.rows),
+                converged=r.fitted.converged,
+                iterations=r.fitted.iterations,
             )
-            DomainFit.objects.bulk_create(
-                DomainFit(
-                    snapshot=snapshot,
-                    domain_id=domain_id,
-                    votes=votes,
-                    models_rated=sum(row.rated for row in rows),
-                    converged=fitted.converged,
-                    iterations=fitted.iterations,
-                )
-                for domain_id, votes, fitted, rows in fits
-            )
-            RatingRow.objects.bulk_create(
-                (
-                    _rating_row(snapshot, domain_id, row)
-                    for domain_id, _votes, _fitted, rows in fits
-                    for row in rows
-                ),
-                batch_size=2000,
-            )
-    except IntegrityError:
-        # Another worker wrote the snapshot for this very input while we computed.
-        return RatingSnapshot.objects.get(fingerprint=fingerprint), False
-    logger.info("snapshot %s written in %d ms", snapshot.pk, snapshot.duration_ms)
+            for r in results
+        )
+        RatingRow.objects.bulk_create(
+            (row for r in results for row in _rating_rows(snapshot, r, elo, tier_of)),
+            batch_size=2000,
+        )
+        pending.filter(excluded_reason="").update(
+            needs_tally=False,
+            in_tally=True,
+            first_snapshot_id=Coalesce("first_snapshot_id", Value(snapshot.pk)),
+        )
+        pending.exclude(excluded_reason="").update(needs_tally=False, in_tally=False)
+        RatingSnapshot.objects.filter(pk=snapshot.pk).update(
+            duration_ms=int((time.monotonic() - started) * 1000)
+        )
+        snapshot.refresh_from_db(fields=["duration_ms"])
+        _fault_point()
+    logger.info(
+        "snapshot %s: +%d -%d votes, %d ms", snapshot.pk, added, removed, snapshot.duration_ms
+    )
     return snapshot, True
+
+
+def _fault_point() -> None:
+    """Pause inside the refit's transaction when asked (fault-injection tests kill it here)."""
+    delay = settings.ARENA_REFIT_FAULT_PAUSE_SECONDS
+    if delay:
+        time.sleep(delay)
+
+
+def _votes_of(tally: PairTally) -> int:
+    return tally.lo_wins + tally.hi_wins + tally.ties + tally.both_bad
 
 
 def _finite(value: float) -> float | None:
     return None if value != value or value in (float("inf"), float("-inf")) else float(value)
 
 
-def _rating_row(snapshot: RatingSnapshot, domain_id: int, row: maths.Row) -> RatingRow:
-    return RatingRow(
-        snapshot=snapshot,
-        domain_id=domain_id,
-        model_id=int(row.model),
-        rating=_finite(row.rating),
-        rating_lower=_finite(row.lower),
-        rating_upper=_finite(row.upper),
-        variance=_finite(row.variance),
-        rank_ub=row.rank_ub or None,
-        rank_lb=row.rank_lb or None,
-        votes=row.votes,
-        wins=row.wins,
-        losses=row.losses,
-        draws=row.draws,
-        provisional=row.provisional,
-        unrated_reason=row.unrated_reason,
-    )
+def _rating_rows(
+    snapshot: RatingSnapshot,
+    result: _DomainResult,
+    elo: dict[int, dict[str, float]],
+    tier_of: dict[int, CostTier | None],
+) -> list[RatingRow]:
+    rows = result.rows
+    # Re-rank each tier's members among themselves, on the domain fit's own intervals.
+    tier_ranks: dict[str, tuple[int, int]] = {}
+    by_tier: dict[int, list[maths.Row]] = defaultdict(list)
+    for row in rows:
+        tier = tier_of.get(int(row.model))
+        if tier is not None and row.rated:
+            by_tier[tier.pk].append(row)
+    for members in by_tier.values():
+        best, worst = maths.rank_ranges(
+            [m.rating for m in members], [m.lower for m in members], [m.upper for m in members]
+        )
+        for member, ub, lb in zip(members, best, worst, strict=True):
+            tier_ranks[member.model] = (int(ub), int(lb))
+    domain_elo = elo.get(result.domain_id, {})
+    built = []
+    for row in rows:
+        tier = tier_of.get(int(row.model))
+        tier_ub, tier_lb = tier_ranks.get(row.model, (None, None))
+        built.append(
+            RatingRow(
+                snapshot=snapshot,
+                domain_id=result.domain_id,
+                model_id=int(row.model),
+                rating=_finite(row.rating),
+                rating_lower=_finite(row.lower),
+                rating_upper=_finite(row.upper),
+                variance=_finite(row.variance),
+                rank_ub=row.rank_ub or None,
+                rank_lb=row.rank_lb or None,
+                votes=row.votes,
+                wins=row.wins,
+                losses=row.losses,
+                draws=row.draws,
+                provisional=row.provisional,
+                unrated_reason=row.unrated_reason,
+                elo=domain_elo.get(row.model),
+                tier=tier,
+                tier_rank_ub=tier_ub,
+                tier_rank_lb=tier_lb,
+            )
+        )
+    return built
