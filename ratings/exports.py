@@ -20,6 +20,7 @@ VOTE_COLUMNS = [
     "voter_id",
     "dataset",
     "timestamp",
+    "first_snapshot",
 ]
 LEADERBOARD_COLUMNS = [
     "domain",
@@ -82,6 +83,7 @@ def vote_rows() -> Iterator[list[object]]:
                 "external_id",
                 "battle_id",
                 "created_at",
+                "first_snapshot_id",
             )[:CHUNK]
         )
         if not chunk:
@@ -93,7 +95,7 @@ def vote_rows() -> Iterator[list[object]]:
             .values_list("vote_id", "domain__slug")
         ):
             labels.setdefault(vote_id, []).append(slug)
-        for (pk, a, b, outcome, reason, voter, dataset, ext, battle, created) in chunk:
+        for (pk, a, b, outcome, reason, voter, dataset, ext, battle, created, first) in chunk:
             if a not in slugs or b not in slugs:  # a model registered while we streamed
                 slugs = dict(LanguageModel.objects.values_list("id", "slug"))
             yield [
@@ -108,6 +110,7 @@ def vote_rows() -> Iterator[list[object]]:
                 voter,
                 dataset,
                 created.isoformat(),
+                first or "",
             ]
         last_id = chunk[-1][0]
 

@@ -1,8 +1,9 @@
 """Recompute a leaderboard from an exported votes CSV alone, as a researcher would.
 
-Reads the columns of `/export/votes.csv` (`seq`, `model_a`, `model_b`, `winner`, `counted`,
-`domains`), keeps the votes a snapshot counted (`seq` up to its last vote, `counted` true) and
-fits them with the parameters the snapshot records, through the same maths module as the refit.
+Reads the columns of `/export/votes.csv` (`model_a`, `model_b`, `winner`, `counted`, `domains`,
+`first_snapshot`), keeps the votes a snapshot counted (first counted by it or an earlier one, and
+still counted) and fits them with the parameters the snapshot records, through the same maths
+module as the refit.
 A vote excluded or re-included after the snapshot shows up as a difference: the export carries
 each vote's current status.
 """
@@ -22,11 +23,11 @@ class ReproduceError(Exception):
 
 
 def pair_records(
-    lines: Iterable[str], *, domain: str, includes_all: bool, last_seq: int | None = None
+    lines: Iterable[str], *, domain: str, includes_all: bool, snapshot: int
 ) -> list[tuple[str, str, str, int]]:
-    """Aggregate one domain's counted votes up to `last_seq` into (a, b, outcome, n) records."""
+    """Aggregate the votes of one domain that `snapshot` counted into (a, b, outcome, n)."""
     reader = csv.DictReader(lines)
-    columns = {"seq", "model_a", "model_b", "winner", "counted", "domains"}
+    columns = {"model_a", "model_b", "winner", "counted", "domains", "first_snapshot"}
     missing = columns - set(reader.fieldnames or [])
     if missing:
         raise ReproduceError(
@@ -34,10 +35,9 @@ def pair_records(
         )
     tally: Counter[tuple[str, str, str]] = Counter()
     for row in reader:
-        if row["counted"] != "true":
-            continue
-        if last_seq is not None and int(row["seq"]) > last_seq:
-            continue  # stored after the snapshot
+        first = row["first_snapshot"]
+        if row["counted"] != "true" or not first.isdigit() or int(first) > snapshot:
+            continue  # excluded, or first counted by a later snapshot
         if not includes_all and domain not in row["domains"].split(";"):
             continue
         tally[(row["model_a"], row["model_b"], row["winner"])] += 1

@@ -35,7 +35,7 @@ class Command(BaseCommand):
                     handle,
                     domain=board.domain.slug,
                     includes_all=board.domain.includes_all,
-                    last_seq=board.snapshot.last_vote_id,
+                    snapshot=board.snapshot.pk,
                 )
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from None
