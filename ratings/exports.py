@@ -24,6 +24,7 @@ VOTE_COLUMNS = [
 ]
 LEADERBOARD_COLUMNS = [
     "domain",
+    "tier",
     "competitor",
     "display_name",
     "rating",
@@ -38,6 +39,7 @@ LEADERBOARD_COLUMNS = [
     "draws",
     "provisional",
     "unrated_reason",
+    "elo",
     "snapshot",
 ]
 CHUNK = 5000
@@ -123,6 +125,7 @@ def leaderboard_rows(board: Leaderboard) -> Iterator[list[object]]:
     for e in board.entries:
         yield [
             board.domain.slug,
+            board.tier.slug if board.tier else "",
             e.model,
             e.display_name,
             _number(e.rating),
@@ -137,5 +140,6 @@ def leaderboard_rows(board: Leaderboard) -> Iterator[list[object]]:
             _number(e.draws, 1),
             "true" if e.provisional else "false",
             e.unrated_reason,
+            _number(e.elo, 2),
             board.snapshot.pk if board.snapshot else "",
         ]

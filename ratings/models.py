@@ -16,6 +16,8 @@ class RatingSnapshot(models.Model):
     """The published result of one refit; never changed once written."""
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # When the refit that wrote it began: with created_at, shows refits never overlap.
+    started_at = models.DateTimeField(null=True)
     method = models.CharField(max_length=50)
     params = models.JSONField(default=dict)
     code_version = models.CharField(max_length=64)

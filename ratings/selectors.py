@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from arena.models import Domain
+from arena.models import CostTier, Domain
 from ratings.models import DomainFit, RatingRow, RatingSnapshot
-
-# Blended price: input and output list prices weighted 3:1, per 1M tokens.
-BLEND_INPUT_WEIGHT = Decimal(3)
-BLEND_OUTPUT_WEIGHT = Decimal(1)
-
 
 class NotFound(Exception):
     pass
@@ -37,6 +32,8 @@ class Entry:
     open_weights: bool | None
     blended_price: Decimal | None
     status: str
+    elo: float | None = None
+    tier: str | None = None
 
     @property
     def win_rate(self) -> float | None:
@@ -57,6 +54,8 @@ class Leaderboard:
     domains: list[Domain]
     fit: DomainFit | None
     entries: list[Entry]
+    tier: CostTier | None = None
+    tiers: list[CostTier] = field(default_factory=list)
 
     @property
     def tied_leaders(self) -> list[Entry]:
@@ -74,27 +73,34 @@ def snapshot_get(snapshot_id: int | None = None) -> RatingSnapshot | None:
         raise NotFound(f"No snapshot {snapshot_id}.") from None
 
 
-def _blended(input_price: Decimal | None, output_price: Decimal | None) -> Decimal | None:
-    if input_price is None or output_price is None:
-        return None
-    total = BLEND_INPUT_WEIGHT * input_price + BLEND_OUTPUT_WEIGHT * output_price
-    return (total / (BLEND_INPUT_WEIGHT + BLEND_OUTPUT_WEIGHT)).quantize(Decimal("0.0001"))
+def leaderboard_get(
+    *, domain_slug: str = "overall", snapshot_id: int | None = None, tier_slug: str | None = None
+) -> Leaderboard:
+    """Return one domain's table in one snapshot, best rating first, unrated models last.
 
-
-def leaderboard_get(*, domain_slug: str = "overall", snapshot_id: int | None = None) -> Leaderboard:
-    """Return one domain's table in one snapshot, best rating first, unrated models last."""
+    With a tier, only the models that were in that price tier when the snapshot was taken,
+    ranked among themselves (same ratings and intervals as the domain's fit).
+    """
     domains = list(Domain.objects.all())
     domain = next((d for d in domains if d.slug == domain_slug), None)
     if domain is None:
         raise NotFound(f"No domain {domain_slug!r}.")
+    tiers = list(CostTier.objects.all())
+    tier = None
+    if tier_slug:
+        tier = next((t for t in tiers if t.slug == tier_slug), None)
+        if tier is None:
+            raise NotFound(f"No cost tier {tier_slug!r}.")
     snapshot = snapshot_get(snapshot_id)
     if snapshot is None:
-        return Leaderboard(None, domain, domains, None, [])
+        return Leaderboard(None, domain, domains, None, [], tier, tiers)
     fit = DomainFit.objects.filter(snapshot=snapshot, domain=domain).first()
-    rows = (
-        RatingRow.objects.filter(snapshot=snapshot, domain=domain)
-        .select_related("model", "model__organisation")
+    rows = RatingRow.objects.filter(snapshot=snapshot, domain=domain).select_related(
+        "model", "model__organisation"
     )
+    if tier is not None:
+        rows = rows.filter(tier=tier)
+    tier_slugs = {t.pk: t.slug for t in tiers}
     entries = [
         Entry(
             model=row.model.slug,
@@ -104,8 +110,8 @@ def leaderboard_get(*, domain_slug: str = "overall", snapshot_id: int | None = N
             rating_lower=row.rating_lower,
             rating_upper=row.rating_upper,
             variance=row.variance,
-            rank_ub=row.rank_ub,
-            rank_lb=row.rank_lb,
+            rank_ub=row.tier_rank_ub if tier else row.rank_ub,
+            rank_lb=row.tier_rank_lb if tier else row.rank_lb,
             votes=row.votes,
             wins=row.wins,
             losses=row.losses,
@@ -113,11 +119,13 @@ def leaderboard_get(*, domain_slug: str = "overall", snapshot_id: int | None = N
             provisional=row.provisional,
             unrated_reason=row.unrated_reason,
             open_weights=row.model.open_weights,
-            blended_price=_blended(row.model.input_price_per_mtok, row.model.output_price_per_mtok),
+            blended_price=row.model.blended_price,
             status=row.model.status,
+            elo=row.elo,
+            tier=tier_slugs.get(row.tier_id),
         )
         for row in rows
     ]
     # Rated models by rating, the unrated after them.
     entries.sort(key=lambda e: (e.rating is None, -(e.rating or 0.0), e.model))
-    return Leaderboard(snapshot, domain, domains, fit, entries)
+    return Leaderboard(snapshot, domain, domains, fit, entries, tier, tiers)

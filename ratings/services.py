@@ -13,9 +13,9 @@ from functools import cache
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
-from django.db.models import Value
+from django.utils import timezone
 
 from arena.models import CostTier, Domain, LanguageModel, Vote, VoteDomain
 from ratings import maths
@@ -214,6 +214,7 @@ def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
     snapshot keeps serving.
     """
     started = time.monotonic()
+    started_at = timezone.now()
     params = refit_params()
     outermost = not connection.in_atomic_block
     with transaction.atomic():
@@ -249,6 +250,7 @@ def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
             .values_list("excluded_reason", "n")
         )
         snapshot = RatingSnapshot.objects.create(
+            started_at=started_at,
             method=METHOD,
             params=params,
             code_version=code_version(),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
+from django.db import OperationalError
 
 from ratings import services
 from ratings.locks import single_flight
@@ -33,12 +34,14 @@ def schedule_refit() -> None:
 
 
 @shared_task(
+    bind=True,
     soft_time_limit=settings.ARENA_REFIT_SOFT_TIME_LIMIT,
     time_limit=settings.ARENA_REFIT_TIME_LIMIT,
     acks_late=True,
     ignore_result=True,
+    max_retries=5,
 )
-def refit_ratings() -> int | None:
+def refit_ratings(self: Task) -> int | None:
     """Write a snapshot of the current votes unless one exists; return its id."""
     # Free the debounce slot first: votes stored from now on need a refit after this one.
     cache.delete(SCHEDULED_KEY)
@@ -49,6 +52,10 @@ def refit_ratings() -> int | None:
             return None
         try:
             snapshot, _created = services.refit()
+        except OperationalError as exc:
+            # A vote changed under the refit's snapshot (PostgreSQL serialization failure):
+            # nothing was written; run again on fresh data.
+            raise self.retry(exc=exc, countdown=1) from exc
         except SoftTimeLimitExceeded:
             # The transaction rolled back: the last good snapshot keeps serving.
             logger.error("refit exceeded its soft time limit")

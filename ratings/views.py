@@ -28,6 +28,7 @@ def _board(request: HttpRequest) -> Leaderboard:
     return leaderboard_get(
         domain_slug=request.GET.get("domain") or "overall",
         snapshot_id=int(raw_snapshot) if raw_snapshot else None,
+        tier_slug=request.GET.get("tier") or None,
     )
 
 
@@ -66,6 +67,8 @@ def _entry_json(e: Entry) -> dict[str, Any]:
         "unrated_reason": e.unrated_reason or None,
         "open_weights": e.open_weights,
         "blended_price_per_mtok": float(e.blended_price) if e.blended_price is not None else None,
+        "price_tier": e.tier or None,
+        "elo": e.elo,
     }
 
 
@@ -81,6 +84,7 @@ def api_leaderboard(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "domain": board.domain.slug,
+            "tier": board.tier.slug if board.tier else None,
             "snapshot": None
             if snapshot is None
             else {
@@ -115,7 +119,9 @@ def export_leaderboard_csv(request: HttpRequest) -> HttpResponse:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     except NotFound as exc:
         return HttpResponse(str(exc), status=404, content_type="text/plain")
-    name = f"leaderboard-{board.domain.slug}-{board.snapshot.pk if board.snapshot else 'none'}.csv"
+    tier = f"-{board.tier.slug}" if board.tier else ""
+    snapshot = board.snapshot.pk if board.snapshot else "none"
+    name = f"leaderboard-{board.domain.slug}{tier}-{snapshot}.csv"
     return _csv_response(
         exports.csv_lines(exports.LEADERBOARD_COLUMNS, exports.leaderboard_rows(board)), name
     )

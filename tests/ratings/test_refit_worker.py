@@ -16,6 +16,8 @@ from ratings.models import RatingSnapshot
 from ratings.tasks import LOCK_NAME, refit_ratings
 from tests.conftest import ALICE
 
+BURST = 1000
+
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.redis,
@@ -25,11 +27,13 @@ pytestmark = [
 
 @pytest.fixture
 def worker(postgres, redis_url, settings):  # type: ignore[no-untyped-def]
-    """A real worker thread consuming the Redis broker; refits are debounced by 1 s."""
+    """Two real worker threads consuming the Redis broker; refits are debounced by 1 s."""
     settings.ARENA_REFIT_DEBOUNCE_SECONDS = 1.0
     celery_app.conf.task_always_eager = False
     celery_app.control.purge()
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+    with start_worker(
+        celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30
+    ):
         yield
 
 
@@ -43,9 +47,11 @@ def _wait_for_snapshot_of(last_vote_id: int, timeout: float = 60) -> RatingSnaps
     raise AssertionError(f"no snapshot reached vote {last_vote_id} within {timeout} s")
 
 
-def test_a_burst_of_votes_produces_a_handful_of_refits(worker, pool_prompt) -> None:
+def test_a_burst_of_votes_produces_a_handful_of_refits_never_two_at_once(
+    worker, pool_prompt
+) -> None:
     battles = []
-    for _ in range(300):
+    for _ in range(BURST):
         battle = services.battle_create(voter_id=ALICE, pool_prompt=pool_prompt)
         services.battle_claim_stream(battle.pk)
         battles.append(
@@ -60,8 +66,12 @@ def test_a_burst_of_votes_produces_a_handful_of_refits(worker, pool_prompt) -> N
 
     snapshot = _wait_for_snapshot_of(Vote.objects.latest("id").pk)
 
-    assert snapshot.votes_counted == 300
-    assert 1 <= RatingSnapshot.objects.count() <= 5
+    assert snapshot.votes_counted == BURST
+    snapshots = list(RatingSnapshot.objects.order_by("started_at"))
+    assert 1 <= len(snapshots) <= 5, [s.votes_added for s in snapshots]
+    for earlier, later in zip(snapshots, snapshots[1:]):
+        assert earlier.created_at <= later.started_at  # one refit at a time
+    assert sum(s.votes_added for s in snapshots) == BURST
 
 
 def test_a_refit_waits_its_turn_while_another_holds_the_lock(worker, models) -> None:

@@ -89,3 +89,31 @@ def test_the_votes_export_streams_every_vote_with_its_labels(client: Client, sna
     assert rows[0]["domains"] == "coding"
     assert (rows[0]["counted"], rows[0]["excluded_reason"]) == ("false", "operator")
     assert set(rows[0]) >= {"id", "model_a", "model_b", "winner"}
+
+
+def test_a_price_tier_re_ranks_its_members_among_themselves(client: Client, models, domains) -> None:
+    from decimal import Decimal
+
+    from arena.models import LanguageModel
+
+    # alpha is cheap (budget tier); bravo and charlie blend to $1.75 (mid tier).
+    LanguageModel.objects.filter(slug="alpha-7b").update(
+        input_price_per_mtok=Decimal("0.1"), output_price_per_mtok=Decimal("0.4")
+    )
+    pattern = [(0, 1, "model_a")] * 30 + [(0, 2, "model_a")] * 30 + [(1, 2, "model_a")] * 20
+    pattern += [(1, 0, "model_a")] * 5 + [(2, 0, "model_a")] * 5 + [(2, 1, "model_a")] * 12
+    for a, b, outcome in pattern:
+        Vote.objects.create(model_a=models[a], model_b=models[b], outcome=outcome)
+    refit()
+
+    overall = client.get("/api/v1/leaderboard").json()
+    mid = client.get("/api/v1/leaderboard?tier=mid").json()
+    budget = client.get("/export/leaderboard.csv?tier=budget")
+
+    assert [e["model"] for e in mid["entries"]] == ["bravo-70b", "charlie-1t"]
+    by_model = {e["model"]: e for e in overall["entries"]}
+    assert by_model["bravo-70b"]["rank_ub"] > 1  # behind alpha overall...
+    assert mid["entries"][0]["rank_ub"] == 1  # ...but first among mid-tier models
+    assert mid["entries"][0]["rating"] == by_model["bravo-70b"]["rating"]
+    assert [r["competitor"] for r in _csv(budget)] == ["alpha-7b"]
+    assert client.get("/api/v1/leaderboard?tier=nope").status_code == 404
