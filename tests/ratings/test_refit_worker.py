@@ -27,8 +27,8 @@ pytestmark = [
 
 @pytest.fixture
 def worker(postgres, redis_url, settings):  # type: ignore[no-untyped-def]
-    """Two real worker threads consuming the Redis broker; refits are debounced by 1 s."""
-    settings.ARENA_REFIT_DEBOUNCE_SECONDS = 1.0
+    """Two real worker threads consuming the Redis broker; refits are debounced by 3 s."""
+    settings.ARENA_REFIT_DEBOUNCE_SECONDS = 3.0
     celery_app.conf.task_always_eager = False
     celery_app.control.purge()
     with start_worker(
@@ -61,14 +61,17 @@ def test_a_burst_of_votes_produces_a_handful_of_refits_never_two_at_once(
                 answers={s: ("text", Finished("ok"), None, 0) for s in "ab"},
             )
         )
+    started = time.monotonic()
     for i, battle in enumerate(battles):
         services.vote_cast(battle=battle, outcome=["model_a", "model_b", "tie"][i % 3], voter_id=ALICE)
+    burst_seconds = time.monotonic() - started
 
     snapshot = _wait_for_snapshot_of(Vote.objects.latest("id").pk)
 
     assert snapshot.votes_counted == BURST
     snapshots = list(RatingSnapshot.objects.order_by("started_at"))
-    assert 1 <= len(snapshots) <= 5, [s.votes_added for s in snapshots]
+    # One refit per debounce window of the burst, plus the one after it: a handful.
+    assert 1 <= len(snapshots) <= 5, (burst_seconds, [s.votes_added for s in snapshots])
     for earlier, later in zip(snapshots, snapshots[1:]):
         assert earlier.created_at <= later.started_at  # one refit at a time
     assert sum(s.votes_added for s in snapshots) == BURST
