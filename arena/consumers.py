@@ -1,8 +1,9 @@
 """Stream a battle's two answers over a websocket, labelled only "a" and "b".
 
 Frames sent (JSON): {"type": "turn", "index", "prompt"}, {"type": "delta", "side", "text"},
-{"type": "side_done", "side", "ok"}, {"type": "complete", "votable", "message"} and
-{"type": "error", "message"}. None of them carries a model or organisation name, token counts
+{"type": "side_done", "side", "html"} (the answer rendered as sanitised HTML),
+{"type": "complete", "votable", "message"} and {"type": "error", "message"}. Earlier turns of a
+multi-turn battle are sent first, from storage. The voter may send {"type": "stop"}. None of them carries a model or organisation name, token counts
 or timings: those are revealed over HTTP after the vote.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import aclosing
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,6 +22,7 @@ from django.utils.translation import gettext as _
 from arena import services
 from arena.backends import Delta, Event, Finished, monotonic_ms, stream_live, stream_pool
 from arena.models import Answer, Battle, Turn
+from arena.rendering import render_markdown
 
 FAILURE_MESSAGES = {
     Answer.Status.TIMEOUT: "Side {side} took too long to answer.",
@@ -27,7 +30,7 @@ FAILURE_MESSAGES = {
 }
 
 
-def _load(battle_id: str) -> tuple[Battle, Turn] | None:
+def _load(battle_id: str) -> tuple[Battle, list[Turn]] | None:
     battle = (
         Battle.objects.select_related("model_a", "model_b", "pool_prompt")
         .filter(pk=battle_id)
@@ -35,7 +38,7 @@ def _load(battle_id: str) -> tuple[Battle, Turn] | None:
     )
     if battle is None:
         return None
-    return battle, battle.turns.order_by("-index")[0]
+    return battle, list(battle.turns.prefetch_related("answers").order_by("index"))
 
 
 def _stored_answers(turn: Turn) -> dict[str, Answer]:
@@ -62,21 +65,27 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
             await database_sync_to_async(services.battle_release_stream)(self.battle_id)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        pass  # the client only listens; votes go over HTTP
+        # The only message a voter sends is "stop": keep what has streamed so far.
+        if isinstance(content, dict) and content.get("type") == "stop":
+            self.stopped = True
 
     async def run(self, battle_id: str) -> None:
         self.battle_id = battle_id
+        self.stopped = False
         loaded = await database_sync_to_async(_load)(battle_id)
         if loaded is None:
             await self.send_json({"type": "error", "message": _("This battle does not exist.")})
             await self.close()
             return
-        battle, turn = loaded
-        await self.send_json({"type": "turn", "index": turn.index, "prompt": turn.prompt})
+        battle, turns = loaded
+        for earlier in turns[:-1]:
+            await self.send_turn(earlier, _stored_answers(earlier))
+        turn = turns[-1]
         self.claimed = await database_sync_to_async(services.battle_claim_stream)(battle_id)
         if not self.claimed:
             await self.replay(battle, turn)
             return
+        await self.send_json({"type": "turn", "index": turn.index, "prompt": turn.prompt})
         results = await asyncio.gather(
             self.pump(battle, turn, "a"), self.pump(battle, turn, "b")
         )
@@ -93,16 +102,21 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
         first_ms: int | None = None
         parts: list[str] = []
         done = Finished(Answer.Status.ERROR, error_detail="stream produced no result")
-        async for event in await self.source(battle, turn, side):
-            if isinstance(event, Delta):
-                if first_ms is None:
-                    first_ms = monotonic_ms(started)
-                parts.append(event.text)
-                await self.send_json({"type": "delta", "side": side, "text": event.text})
-            else:
-                done = event
-        await self.send_json({"type": "side_done", "side": side})
-        return side, ("".join(parts), done, first_ms, monotonic_ms(started))
+        async with aclosing(await self.source(battle, turn, side)) as stream:
+            async for event in stream:
+                if self.stopped:
+                    done = Finished(Answer.Status.OK, finish_reason="stopped")
+                    break
+                if isinstance(event, Delta):
+                    if first_ms is None:
+                        first_ms = monotonic_ms(started)
+                    parts.append(event.text)
+                    await self.send_json({"type": "delta", "side": side, "text": event.text})
+                else:
+                    done = event
+        text = "".join(parts)
+        await self.send_json({"type": "side_done", "side": side, "html": render_markdown(text)})
+        return side, (text, done, first_ms, monotonic_ms(started))
 
     async def source(self, battle: Battle, turn: Turn, side: str) -> AsyncIterator[Event]:
         if battle.source == Battle.Source.POOL:
@@ -115,6 +129,16 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
         messages = await database_sync_to_async(_conversation)(turn, side)
         return stream_live(battle.model_for(side), messages)
 
+    async def send_turn(self, turn: Turn, answers: dict[str, Answer]) -> None:
+        """Send one stored turn: its prompt, each side's text and its rendered form."""
+        await self.send_json({"type": "turn", "index": turn.index, "prompt": turn.prompt})
+        for side in ("a", "b"):
+            answer = answers.get(side)
+            text = answer.text if answer else ""
+            if text:
+                await self.send_json({"type": "delta", "side": side, "text": text})
+            await self.send_json({"type": "side_done", "side": side, "html": render_markdown(text)})
+
     async def replay(self, battle: Battle, turn: Turn) -> None:
         """Send what is stored (a reload of a finished battle), or say it is busy."""
         if battle.status == Battle.Status.STREAMING:
@@ -124,14 +148,8 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
             await self.close()
             return
         answers = await database_sync_to_async(_stored_answers)(turn)
-        for side in ("a", "b"):
-            if side in answers:
-                await self.send_json({"type": "delta", "side": side, "text": answers[side].text})
-            await self.send_json({"type": "side_done", "side": side})
-        done = {
-            side: Finished(a.status) for side, a in answers.items()
-        }
-        await self.send_complete(battle, done)
+        await self.send_turn(turn, answers)
+        await self.send_complete(battle, {side: Finished(a.status) for side, a in answers.items()})
 
     async def send_complete(self, battle: Battle, done: dict[str, Finished]) -> None:
         failures = [

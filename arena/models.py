@@ -23,6 +23,8 @@ env_var_validator = RegexValidator(
 class Organisation(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
+    # Other names that betray it in an answer (comma- or line-separated), e.g. "智谱, Zhipu AI".
+    aliases = models.TextField(blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -62,6 +64,8 @@ class LanguageModel(models.Model):
     upstream_model = models.CharField(max_length=200, blank=True)
     api_key_env = models.CharField(max_length=100, blank=True, validators=[env_var_validator])
     pinned_version = models.CharField(max_length=100, blank=True)
+    # Other names that betray it in an answer (comma- or line-separated), e.g. "Claude, 克劳德".
+    aliases = models.TextField(blank=True)
     sampling_weight = models.FloatField(default=1.0)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -194,6 +198,8 @@ class Battle(models.Model):
     pool_prompt = models.ForeignKey(PoolPrompt, null=True, blank=True, on_delete=models.PROTECT)
     domain_hint = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.SET_NULL)
     voter_id = models.CharField(max_length=64, blank=True)
+    # The name an answer revealed (see arena.identity); a vote on this battle is not counted.
+    identity_leak = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from arena.backends import Finished
+from arena.identity import find_identity
 from arena.models import (
     Answer,
     Battle,
@@ -81,11 +82,7 @@ def battle_create(
         )
         source, text = Battle.Source.POOL, pool_prompt.text
     else:
-        text = prompt.strip()
-        if not text:
-            raise BattleError("Type a prompt first.")
-        if len(text) > settings.ARENA_MAX_PROMPT_CHARS:
-            raise BattleError(f"Prompts are limited to {settings.ARENA_MAX_PROMPT_CHARS} characters.")
+        text = _check_prompt(prompt)
         models = list(LanguageModel.objects.filter(_sampleable()).exclude(endpoint_base_url=""))
         source = Battle.Source.LIVE
     try:
@@ -106,6 +103,51 @@ def battle_create(
     )
     Turn.objects.create(battle=battle, index=0, prompt=text)
     return battle
+
+
+def _check_prompt(prompt: str) -> str:
+    text = prompt.strip()
+    if not text:
+        raise BattleError("Type a prompt first.")
+    if len(text) > settings.ARENA_MAX_PROMPT_CHARS:
+        raise BattleError(f"Prompts are limited to {settings.ARENA_MAX_PROMPT_CHARS} characters.")
+    return text
+
+
+def _check_open(battle: Battle, voter_id: str, action: str) -> None:
+    if battle.voter_id and battle.voter_id != voter_id:
+        raise NotYourBattle("This battle belongs to another voter.")
+    if battle.source != Battle.Source.LIVE:
+        raise BattleError(f"{action} needs live models; stored answers cannot continue.")
+    if Vote.objects.filter(battle=battle).exists():
+        raise BattleError("This battle has been voted on; start a new one.")
+    if battle.status != Battle.Status.COMPLETE:
+        raise BattleError("Wait until both answers are complete.")
+
+
+@transaction.atomic
+def battle_add_turn(*, battle: Battle, voter_id: str, prompt: str) -> Turn:
+    """Ask both models a follow-up; the consumer streams it on the next connection."""
+    text = _check_prompt(prompt)
+    battle = Battle.objects.select_for_update().get(pk=battle.pk)
+    _check_open(battle, voter_id, "A follow-up")
+    turns = battle.turns.count()
+    if turns >= settings.ARENA_MAX_TURNS:
+        raise BattleError(f"A battle has at most {settings.ARENA_MAX_TURNS} turns; vote now.")
+    turn = Turn.objects.create(battle=battle, index=turns, prompt=text)
+    Battle.objects.filter(pk=battle.pk).update(status=Battle.Status.PENDING)
+    return turn
+
+
+@transaction.atomic
+def battle_regenerate(*, battle: Battle, voter_id: str) -> Turn:
+    """Discard both answers of the last turn so both models answer it again."""
+    battle = Battle.objects.select_for_update().get(pk=battle.pk)
+    _check_open(battle, voter_id, "Regenerating")
+    turn = battle.turns.order_by("-index")[0]
+    Answer.objects.filter(turn=turn).delete()
+    Battle.objects.filter(pk=battle.pk).update(status=Battle.Status.PENDING)
+    return turn
 
 
 def battle_claim_stream(battle_id: object) -> bool:
@@ -158,8 +200,11 @@ def battle_finish(
         answer.save()
         failed = failed or answer.failed
     status = Battle.Status.FAILED if failed else Battle.Status.COMPLETE
-    Battle.objects.filter(pk=battle.pk).update(status=status)
-    battle.status = status
+    leak = find_identity(
+        Answer.objects.filter(turn__battle=battle).values_list("text", flat=True)
+    )
+    Battle.objects.filter(pk=battle.pk).update(status=status, identity_leak=leak)
+    battle.status, battle.identity_leak = status, leak
     return battle
 
 
@@ -185,6 +230,8 @@ def vote_cast(*, battle: Battle, outcome: str, voter_id: str) -> Vote:
                 model_b_id=battle.model_b_id,
                 outcome=outcome,
                 voter_id=voter_id,
+                # Kept on record, but a voter who could tell the models apart was not blind.
+                excluded_reason=Vote.ExcludedReason.IDENTITY_LEAK if battle.identity_leak else "",
             )
             labels = _battle_domains(battle)
             VoteDomain.objects.bulk_create(

@@ -9,13 +9,20 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from arena import services
-from arena.models import Battle, Domain, LanguageModel, PoolPrompt
+from arena.models import Battle, Domain, LanguageModel, PoolPrompt, Vote
 from arena.voters import ensure_voter_cookie, voter_id
 
 POOL_SUGGESTIONS = 6
+EXCLUSION_MESSAGES = {
+    Vote.ExcludedReason.IDENTITY_LEAK: _(
+        "Thanks! An answer named a model or its maker, so the battle was not blind: your vote "
+        "is kept on record but not counted in the ratings."
+    ),
+}
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -143,8 +150,46 @@ def battle_vote(request: HttpRequest, battle_id: uuid.UUID) -> HttpResponse:
             "vote": vote.outcome,
             "counted": vote.counted,
             "excluded_reason": vote.excluded_reason or None,
+            "message": EXCLUSION_MESSAGES.get(vote.excluded_reason, ""),
             "reveal": _reveal_json(battle),
         },
         status=201,
         json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def _battle_action(request: HttpRequest, battle_id: uuid.UUID, action: Any) -> HttpResponse:
+    battle = _battle_or_none(battle_id)
+    if battle is None:
+        return JsonResponse({"error": "This battle does not exist."}, status=404)
+    try:
+        turn = action(battle)
+    except services.NotYourBattle as exc:
+        return JsonResponse({"error": str(exc)}, status=403)
+    except services.BattleError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    if not _wants_json(request):
+        return redirect("arena:battle_detail", battle_id=battle.pk)
+    return JsonResponse(
+        {"turn": turn.index, "prompt": turn.prompt, "ws": f"/ws/battles/{battle.pk}/"}, status=201
+    )
+
+
+@require_POST
+def battle_follow_up(request: HttpRequest, battle_id: uuid.UUID) -> HttpResponse:
+    return _battle_action(
+        request,
+        battle_id,
+        lambda battle: services.battle_add_turn(
+            battle=battle, voter_id=voter_id(request), prompt=request.POST.get("prompt", "")
+        ),
+    )
+
+
+@require_POST
+def battle_regenerate(request: HttpRequest, battle_id: uuid.UUID) -> HttpResponse:
+    return _battle_action(
+        request,
+        battle_id,
+        lambda battle: services.battle_regenerate(battle=battle, voter_id=voter_id(request)),
     )

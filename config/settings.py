@@ -188,6 +188,8 @@ ARENA_MAX_OUTPUT_TOKENS = envint("ARENA_MAX_OUTPUT_TOKENS", 1024)
 ARENA_POOL_CHUNK_CHARS = envint("ARENA_POOL_CHUNK_CHARS", 24)
 ARENA_POOL_CHUNK_DELAY = envfloat("ARENA_POOL_CHUNK_DELAY", 0.015)
 ARENA_MAX_PROMPT_CHARS = envint("ARENA_MAX_PROMPT_CHARS", 8000)
+# Turns per battle (the first prompt and its follow-ups) before the voter must vote.
+ARENA_MAX_TURNS = envint("ARENA_MAX_TURNS", 4)
 # Blended price = weighted mean of input and output list prices (3:1 by default).
 ARENA_BLEND_INPUT_WEIGHT = envfloat("ARENA_BLEND_INPUT_WEIGHT", 3.0)
 ARENA_BLEND_OUTPUT_WEIGHT = envfloat("ARENA_BLEND_OUTPUT_WEIGHT", 1.0)

@@ -139,7 +139,7 @@
       reveals[side.side].textContent = describe(side);
       reveals[side.side].hidden = false;
     });
-    setStatus(data.counted ? "" : data.excluded_reason, !data.counted);
+    setStatus(data.message || "", !data.counted);
     newBattle.hidden = false;
   }
 

@@ -1,0 +1,90 @@
+"""Detect answers that name a model or its maker: a voter who can tell who answered is no
+longer voting blind, so such votes are kept but not counted (reason ``identity_leak``).
+
+Names come from the catalogue (model display names and slugs, organisation names, and the
+aliases operators add) plus the well-known family names below. Matching is case- and
+width-insensitive (NFKC, casefold); Latin-script names must stand as whole words, names in
+Chinese or Japanese script match anywhere. A one-word name without digits (e.g. "Command",
+"Together") is too likely to be an ordinary word: it counts only when listed as an alias.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+from arena.models import LanguageModel, Organisation
+
+# Family and product names that betray a maker, beyond what the catalogue names.
+KNOWN_ALIASES = (
+    "ChatGPT", "GPT-3", "GPT-3.5", "GPT-4", "GPT-4o", "GPT-5", "OpenAI",
+    "Claude", "Anthropic",
+    "Gemini", "Gemma", "Bard", "PaLM", "Google DeepMind", "DeepMind",
+    "Llama", "LLaMA", "Meta AI",
+    "Mistral", "Mixtral", "Mistral AI",
+    "Grok", "xAI",
+    "Qwen", "Tongyi", "通义千问", "通义", "千问", "阿里巴巴", "Alibaba",
+    "DeepSeek", "深度求索",
+    "Kimi", "Moonshot AI", "月之暗面",
+    "ERNIE", "文心一言", "文心", "百度",
+    "ChatGLM", "GLM-4", "Zhipu", "智谱",
+    "Hunyuan", "混元", "腾讯",
+    "MiniMax", "Doubao", "豆包", "字节跳动",
+    "Cohere", "Command R",
+)  # fmt: skip
+
+MIN_NAME_LENGTH = 3
+
+
+def normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _distinctive(name: str) -> bool:
+    """Whether a catalogue name is specific enough to count without being an alias."""
+    return bool(re.search(r"[\d\-_.:/\s]", name.strip())) or _has_cjk(name)
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u3040" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+
+
+def _split_aliases(value: str) -> list[str]:
+    return [a.strip() for a in re.split(r"[,\n]", value) if a.strip()]
+
+
+def catalogue_names() -> list[str]:
+    """Every name that identifies a model or organisation, from the catalogue and aliases."""
+    names: set[str] = set(KNOWN_ALIASES)
+    for slug, display, aliases in LanguageModel.objects.values_list(
+        "slug", "display_name", "aliases"
+    ):
+        names.update(n for n in (slug, display) if _distinctive(n))
+        names.update(_split_aliases(aliases))
+    for name, aliases in Organisation.objects.values_list("name", "aliases"):
+        if _distinctive(name):
+            names.add(name)
+        names.update(_split_aliases(aliases))
+    return sorted(n for n in names if len(n.strip()) >= MIN_NAME_LENGTH)
+
+
+@lru_cache(maxsize=8)
+def _pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    parts = []
+    for name in sorted({normalise(n.strip()) for n in names}, key=len, reverse=True):
+        escaped = re.escape(name).replace(r"\ ", r"[\s\-_]*")
+        # Whole Latin words only, but "我是Claude" counts: CJK letters are not a boundary.
+        parts.append(escaped if _has_cjk(name) else rf"(?<![a-z0-9]){escaped}(?![a-z0-9])")
+    return re.compile("|".join(parts) or r"(?!)")
+
+
+def find_identity(texts: Iterable[str], names: Iterable[str] | None = None) -> str:
+    """Return the first identifying name found in the texts (normalised), or ''."""
+    pattern = _pattern(tuple(names if names is not None else catalogue_names()))
+    for text in texts:
+        match = pattern.search(normalise(text))
+        if match:
+            return match.group(0)
+    return ""
