@@ -46,7 +46,10 @@ def _highlight(code: str, language: str, _attrs: str) -> str:
 
 
 _markdown = (
-    MarkdownIt("commonmark", {"html": False, "linkify": False, "highlight": _highlight})
+    # breaks: a single newline is a line break, as chat answers (poems, lists) expect.
+    MarkdownIt(
+        "commonmark", {"html": False, "linkify": False, "breaks": True, "highlight": _highlight}
+    )
     .enable("table")
     .enable("strikethrough")
 )
@@ -65,4 +68,4 @@ def render_markdown(text: str) -> str:
 
 def highlight_css() -> str:
     """The stylesheet for highlighted code (served as a static file)."""
-    return _formatter.get_style_defs(".answer-text")
+    return _formatter.get_style_defs(".answer-text pre")

@@ -7,6 +7,7 @@ import random
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +42,7 @@ def _page_context(battle: Battle | None = None) -> dict[str, Any]:
         "turns": list(battle.turns.all()) if battle else [],
         "pool_prompts": prompts[:POOL_SUGGESTIONS],
         "domains": Domain.objects.filter(includes_all=False),
+        "max_turns": settings.ARENA_MAX_TURNS,
         "live_available": LanguageModel.objects.filter(status=LanguageModel.Status.ACTIVE)
         .exclude(endpoint_base_url="")
         .count()

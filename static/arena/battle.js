@@ -1,18 +1,30 @@
 // The battle page: open a battle over HTTP, stream both answers over a websocket, vote over HTTP.
-// Answers are model output, so they are only ever inserted as text, never as HTML.
+// While streaming, model output is inserted as text only. When a side finishes, the server sends
+// the answer rendered as HTML that it has already sanitised with an allow-list (arena/rendering.py);
+// that HTML is the only markup from a model that reaches the page.
 (function () {
   "use strict";
   const root = document.getElementById("battle");
   if (!root) return;
-  const form = document.getElementById("prompt-form");
-  const conversation = document.getElementById("conversation");
-  const promptShown = document.getElementById("prompt-shown");
-  const statusLine = document.getElementById("status");
-  const answers = { a: document.getElementById("answer-a"), b: document.getElementById("answer-b") };
-  const reveals = { a: document.getElementById("reveal-a"), b: document.getElementById("reveal-b") };
+  const $ = (id) => document.getElementById(id);
+  const form = $("prompt-form");
+  const conversation = $("conversation");
+  const turnsBox = $("turns");
+  const turnTemplate = $("turn-template");
+  const statusLine = $("status");
+  const reveals = { a: $("reveal-a"), b: $("reveal-b") };
   const voteButtons = Array.from(document.querySelectorAll("#votes button"));
-  const newBattle = document.getElementById("new-battle");
-  let voteUrl = root.dataset.voteUrl || null;
+  const newBattle = $("new-battle");
+  const stopButton = $("stop");
+  const regenerateButton = $("regenerate");
+  const followUp = $("follow-up");
+  const maxTurns = parseInt(conversation.dataset.maxTurns || "1", 10);
+  let battleUrl = root.dataset.battleId ? "/battles/" + root.dataset.battleId + "/" : null;
+  let wsPath = root.dataset.ws || null;
+  let live = conversation.dataset.live === "1";
+  let socket = null;
+  let turns = 0;
+  let current = null; // { a: element, b: element } of the newest turn
   let votable = false;
   let voted = false;
 
@@ -30,62 +42,93 @@
     voteButtons.forEach((b) => { b.disabled = !enabled; });
   }
 
-  function connect(wsPath) {
+  function showControls(streaming) {
+    stopButton.hidden = !streaming;
+    const canContinue = live && votable && !voted && !streaming;
+    regenerateButton.hidden = !canContinue;
+    followUp.hidden = !(canContinue && turns < maxTurns);
+  }
+
+  function addTurn(prompt) {
+    if (current) {
+      current.a.removeAttribute("data-testid");
+      current.b.removeAttribute("data-testid");
+    }
+    const block = turnTemplate.content.firstElementChild.cloneNode(true);
+    block.querySelector(".prompt-shown").textContent = prompt;
+    const a = block.querySelector("[data-side=a]");
+    const b = block.querySelector("[data-side=b]");
+    a.dataset.testid = "answer-a";
+    b.dataset.testid = "answer-b";
+    turnsBox.append(block);
+    current = { a: a, b: b };
+    turns += 1;
+  }
+
+  function connect() {
     const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + window.location.host + wsPath);
-    const done = { a: false, b: false };
+    socket = new WebSocket(scheme + window.location.host + wsPath);
+    let lastIndex = -1;
     socket.onmessage = (message) => {
       const frame = JSON.parse(message.data);
       if (frame.type === "turn") {
-        answers.a.textContent = "";
-        answers.b.textContent = "";
-        setStatus(root.dataset.streaming || "…");
+        if (frame.index > lastIndex) {
+          if (frame.index >= turns) addTurn(frame.prompt);
+          else { current.a.textContent = ""; current.b.textContent = ""; }
+          lastIndex = frame.index;
+        }
+        setStatus(statusLine.dataset.streaming);
+        setVoting(false);
+        showControls(true);
       } else if (frame.type === "delta") {
-        answers[frame.side].append(document.createTextNode(frame.text));
+        current[frame.side].append(document.createTextNode(frame.text));
       } else if (frame.type === "side_done") {
-        done[frame.side] = true;
+        // Sanitised on the server with an allow-list; see the comment at the top.
+        current[frame.side].innerHTML = frame.html;
+        current[frame.side].classList.add("rendered");
       } else if (frame.type === "complete") {
         votable = frame.votable;
         setVoting(votable && !voted);
         setStatus(frame.message, !frame.votable);
         if (!frame.votable) newBattle.hidden = false;
+        showControls(false);
         socket.close();
       } else if (frame.type === "error") {
         setStatus(frame.message, true);
+        showControls(false);
         newBattle.hidden = false;
       }
     };
-    socket.onerror = () => setStatus("The connection to the arena was lost; reload to retry.", true);
+    socket.onerror = () => setStatus(root.dataset.lost || "The connection was lost; reload to retry.", true);
   }
 
-  function showBattle(data) {
-    root.dataset.battleId = data.id;
-    voteUrl = data.url + "vote";
-    form.hidden = true;
-    conversation.hidden = false;
-    promptShown.textContent = "";
-    const p = document.createElement("p");
-    p.textContent = data.prompt;
-    promptShown.append(p);
-    history.replaceState(null, "", data.url);
-    connect(data.ws);
-  }
-
-  async function createBattle(body) {
-    setStatus("");
-    const response = await fetch(root.dataset.createUrl, {
+  async function post(url, body) {
+    const response = await fetch(url, {
       method: "POST",
       headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() },
       body: body,
       credentials: "same-origin",
     });
-    const data = await response.json();
-    if (!response.ok) {
+    let data = {};
+    try { data = await response.json(); } catch (e) { data = { error: response.statusText }; }
+    return { ok: response.ok, status: response.status, data: data };
+  }
+
+  async function createBattle(body) {
+    setStatus("");
+    const result = await post(root.dataset.createUrl, body);
+    if (!result.ok) {
       conversation.hidden = false;
-      setStatus(data.error, true);
+      setStatus(result.data.error, true);
       return;
     }
-    showBattle(data);
+    battleUrl = result.data.url;
+    wsPath = result.data.ws;
+    live = !body.get("pool_prompt");
+    form.hidden = true;
+    conversation.hidden = false;
+    history.replaceState(null, "", battleUrl);
+    connect();
   }
 
   form.addEventListener("submit", (event) => {
@@ -98,15 +141,38 @@
     createBattle(body);
   });
 
-  const promptInput = document.getElementById("prompt-input");
-  if (promptInput) {
-    promptInput.addEventListener("keydown", (event) => {
+  function submitOnEnter(textarea, target) {
+    if (!textarea) return;
+    textarea.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
-        form.requestSubmit(form.querySelector("[data-testid=send]"));
+        target.requestSubmit(target.querySelector("button[type=submit]"));
       }
     });
   }
+  submitOnEnter($("prompt-input"), form);
+  submitOnEnter($("follow-up-input"), followUp);
+
+  followUp.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = new FormData(followUp);
+    const result = await post(battleUrl + "turns", body);
+    if (!result.ok) { setStatus(result.data.error, true); return; }
+    followUp.reset();
+    votable = false;
+    connect();
+  });
+
+  regenerateButton.addEventListener("click", async () => {
+    const result = await post(battleUrl + "regenerate", new FormData());
+    if (!result.ok) { setStatus(result.data.error, true); return; }
+    votable = false;
+    connect();
+  });
+
+  stopButton.addEventListener("click", () => {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "stop" }));
+  });
 
   function describe(side) {
     const parts = [side.display_name];
@@ -118,29 +184,25 @@
   }
 
   async function vote(outcome) {
-    if (!votable || voted || !voteUrl) return;
+    if (!votable || voted || !battleUrl) return;
     setVoting(false);
     const body = new FormData();
     body.set("outcome", outcome);
-    const response = await fetch(voteUrl, {
-      method: "POST",
-      headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() },
-      body: body,
-      credentials: "same-origin",
-    });
-    const data = await response.json();
-    if (!response.ok) {
-      setStatus(data.error, true);
-      if (response.status !== 409) setVoting(true);
+    const result = await post(battleUrl + "vote", body);
+    if (!result.ok) {
+      setStatus(result.data.error, true);
+      if (result.status !== 409) setVoting(true);
       return;
     }
     voted = true;
-    data.reveal.forEach((side) => {
-      reveals[side.side].textContent = describe(side);
+    result.data.reveal.forEach((side) => {
+      reveals[side.side].textContent = (side.side === "a" ? "A: " : "B: ") + describe(side);
       reveals[side.side].hidden = false;
     });
-    setStatus(data.message || "", !data.counted);
+    setStatus(result.data.message || "", !result.data.counted);
+    showControls(false);
     newBattle.hidden = false;
+    newBattle.focus();
   }
 
   voteButtons.forEach((button) => button.addEventListener("click", () => vote(button.dataset.outcome)));
@@ -150,5 +212,5 @@
     if (outcome) vote(outcome);
   });
 
-  if (root.dataset.ws) connect(root.dataset.ws);
+  if (wsPath) connect();
 })();
