@@ -18,6 +18,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from arena import services
 from arena.backends import Delta, Event, Finished, monotonic_ms, stream_live, stream_pool
@@ -25,8 +26,10 @@ from arena.models import Answer, Battle, Turn
 from arena.rendering import render_markdown
 
 FAILURE_MESSAGES = {
-    Answer.Status.TIMEOUT: "Side {side} took too long to answer.",
-    Answer.Status.ERROR: "Side {side} could not answer (the model's service returned an error).",
+    Answer.Status.TIMEOUT: gettext_lazy("Side %(side)s took too long to answer."),
+    Answer.Status.ERROR: gettext_lazy(
+        "Side %(side)s could not answer (the model's service returned an error)."
+    ),
 }
 
 
@@ -153,7 +156,7 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_complete(self, battle: Battle, done: dict[str, Finished]) -> None:
         failures = [
-            _(FAILURE_MESSAGES[event.status]).format(side=side.upper())
+            str(FAILURE_MESSAGES[event.status]) % {"side": side.upper()}
             for side, event in sorted(done.items())
             if event.status in FAILURE_MESSAGES
         ]

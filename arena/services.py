@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from arena.backends import Finished
 from arena.identity import find_identity
@@ -90,9 +91,9 @@ def battle_create(
     except NoPairAvailable:
         if source == Battle.Source.LIVE:
             raise BattleError(
-                "No live model endpoints are configured; pick a prompt from the answer pool."
-            ) from None
-        raise BattleError("Fewer than two models answered this prompt.") from None
+            _("No live model endpoints are configured; pick a prompt from the answer pool.")
+        ) from None
+        raise BattleError(_("Fewer than two models answered this prompt.")) from None
     battle = Battle.objects.create(
         source=source,
         model_a_id=a_id,
@@ -108,21 +109,25 @@ def battle_create(
 def _check_prompt(prompt: str) -> str:
     text = prompt.strip()
     if not text:
-        raise BattleError("Type a prompt first.")
+        raise BattleError(_("Type a prompt first."))
     if len(text) > settings.ARENA_MAX_PROMPT_CHARS:
-        raise BattleError(f"Prompts are limited to {settings.ARENA_MAX_PROMPT_CHARS} characters.")
+        raise BattleError(
+            _("Prompts are limited to %(n)d characters.") % {"n": settings.ARENA_MAX_PROMPT_CHARS}
+        )
     return text
 
 
 def _check_open(battle: Battle, voter_id: str, action: str) -> None:
     if battle.voter_id and battle.voter_id != voter_id:
-        raise NotYourBattle("This battle belongs to another voter.")
+        raise NotYourBattle(_("This battle belongs to another voter."))
     if battle.source != Battle.Source.LIVE:
-        raise BattleError(f"{action} needs live models; stored answers cannot continue.")
+        raise BattleError(
+            _("%(action)s needs live models; stored answers cannot continue.") % {"action": action}
+        )
     if Vote.objects.filter(battle=battle).exists():
-        raise BattleError("This battle has been voted on; start a new one.")
+        raise BattleError(_("This battle has been voted on; start a new one."))
     if battle.status != Battle.Status.COMPLETE:
-        raise BattleError("Wait until both answers are complete.")
+        raise BattleError(_("Wait until both answers are complete."))
 
 
 @transaction.atomic
@@ -130,10 +135,12 @@ def battle_add_turn(*, battle: Battle, voter_id: str, prompt: str) -> Turn:
     """Ask both models a follow-up; the consumer streams it on the next connection."""
     text = _check_prompt(prompt)
     battle = Battle.objects.select_for_update().get(pk=battle.pk)
-    _check_open(battle, voter_id, "A follow-up")
+    _check_open(battle, voter_id, _("A follow-up"))
     turns = battle.turns.count()
     if turns >= settings.ARENA_MAX_TURNS:
-        raise BattleError(f"A battle has at most {settings.ARENA_MAX_TURNS} turns; vote now.")
+        raise BattleError(
+            _("A battle has at most %(n)d turns; vote now.") % {"n": settings.ARENA_MAX_TURNS}
+        )
     turn = Turn.objects.create(battle=battle, index=turns, prompt=text)
     Battle.objects.filter(pk=battle.pk).update(status=Battle.Status.PENDING)
     return turn
@@ -143,7 +150,7 @@ def battle_add_turn(*, battle: Battle, voter_id: str, prompt: str) -> Turn:
 def battle_regenerate(*, battle: Battle, voter_id: str) -> Turn:
     """Discard both answers of the last turn so both models answer it again."""
     battle = Battle.objects.select_for_update().get(pk=battle.pk)
-    _check_open(battle, voter_id, "Regenerating")
+    _check_open(battle, voter_id, _("Regenerating"))
     turn = battle.turns.order_by("-index")[0]
     Answer.objects.filter(turn=turn).delete()
     Battle.objects.filter(pk=battle.pk).update(status=Battle.Status.PENDING)
@@ -215,13 +222,13 @@ def vote_cast(*, battle: Battle, outcome: str, voter_id: str) -> Vote:
     fails inside its own transaction and it gets AlreadyVoted, whatever the timing.
     """
     if outcome not in Vote.Outcome.values:
-        raise VoteRejected("Unknown outcome; use model_a, model_b, tie or both_bad.")
+        raise VoteRejected(_("Unknown outcome; use model_a, model_b, tie or both_bad."))
     if battle.voter_id and battle.voter_id != voter_id:
-        raise NotYourBattle("This battle belongs to another voter.")
+        raise NotYourBattle(_("This battle belongs to another voter."))
     if battle.status != Battle.Status.COMPLETE:
         if battle.status == Battle.Status.FAILED:
-            raise VoteRejected("A side failed to answer, so this battle cannot be voted on.")
-        raise VoteRejected("Wait until both answers are complete.")
+            raise VoteRejected(_("A side failed to answer, so this battle cannot be voted on."))
+        raise VoteRejected(_("Wait until both answers are complete."))
     try:
         with transaction.atomic():
             vote = Vote.objects.create(
@@ -239,7 +246,7 @@ def vote_cast(*, battle: Battle, outcome: str, voter_id: str) -> Vote:
             )
             transaction.on_commit(lambda: votes_changed.send(sender=Vote, vote_ids=[vote.pk]))
     except IntegrityError:
-        raise AlreadyVoted("This battle has already been voted on.") from None
+        raise AlreadyVoted(_("This battle has already been voted on.")) from None
     return vote
 
 
@@ -268,7 +275,7 @@ class RevealedSide:
 def battle_reveal(battle: Battle) -> list[RevealedSide]:
     """Name both models; only for a battle that has its vote."""
     if not Vote.objects.filter(battle=battle).exists():
-        raise BattleError("Models are revealed only after the vote.")
+        raise BattleError(_("Models are revealed only after the vote."))
     sides = []
     for side in ("a", "b"):
         model = battle.model_for(side)

@@ -72,15 +72,15 @@ def _parse_create(request: HttpRequest) -> dict[str, Any]:
     raw_pool = data.get("pool_prompt", "")
     if raw_pool:
         if not raw_pool.isdigit():
-            raise services.BattleError("Unknown pool prompt.")
+            raise services.BattleError(_("Unknown pool prompt."))
         pool_prompt = PoolPrompt.objects.filter(pk=int(raw_pool)).first()
         if pool_prompt is None:
-            raise services.BattleError("Unknown pool prompt.")
+            raise services.BattleError(_("Unknown pool prompt."))
     domain = None
     if data.get("domain"):
         domain = Domain.objects.filter(slug=data["domain"], includes_all=False).first()
         if domain is None:
-            raise services.BattleError("Unknown domain.")
+            raise services.BattleError(_("Unknown domain."))
     return {"prompt": data.get("prompt", ""), "pool_prompt": pool_prompt, "domain_hint": domain}
 
 

@@ -99,7 +99,7 @@
         newBattle.hidden = false;
       }
     };
-    socket.onerror = () => setStatus(root.dataset.lost || "The connection was lost; reload to retry.", true);
+    socket.onerror = () => setStatus(root.dataset.lost, true);
   }
 
   async function post(url, body) {
@@ -177,7 +177,7 @@
   function describe(side) {
     const parts = [side.display_name];
     if (side.organisation) parts.push(side.organisation);
-    if (side.completion_tokens != null) parts.push(side.completion_tokens + " tokens");
+    if (side.completion_tokens != null) parts.push(side.completion_tokens + " " + root.dataset.tokens);
     if (side.latency_ms != null) parts.push((side.latency_ms / 1000).toFixed(1) + " s");
     if (side.cost_usd != null) parts.push("$" + side.cost_usd.toFixed(4));
     return parts.join(" · ");
