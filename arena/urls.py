@@ -11,5 +11,6 @@ urlpatterns = [
     path("battles/<uuid:battle_id>/", views.battle_detail, name="battle_detail"),
     path("battles/<uuid:battle_id>/vote", views.battle_vote, name="battle_vote"),
     path("battles/<uuid:battle_id>/turns", views.battle_follow_up, name="battle_follow_up"),
+    path("api/v1/sampling", views.api_sampling, name="api_sampling"),
     path("battles/<uuid:battle_id>/regenerate", views.battle_regenerate, name="battle_regenerate"),
 ]

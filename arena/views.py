@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import random
 import uuid
@@ -10,10 +11,12 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from arena import services
+from arena.selectors import sampling_shares
 from arena.models import Battle, Domain, LanguageModel, PoolPrompt, Vote
 from arena.voters import ensure_voter_cookie, voter_id
 
@@ -194,4 +197,32 @@ def battle_regenerate(request: HttpRequest, battle_id: uuid.UUID) -> HttpRespons
         request,
         battle_id,
         lambda battle: services.battle_regenerate(battle=battle, voter_id=voter_id(request)),
+    )
+
+
+MAX_SAMPLING_DAYS = 366
+
+
+@require_GET
+def api_sampling(request: HttpRequest) -> JsonResponse:
+    """Realised sampling shares per day, by model or by organisation (for publication)."""
+    by = request.GET.get("by", "model")
+    raw_days = request.GET.get("days", "30")
+    if by not in ("model", "organisation"):
+        return JsonResponse({"error": "by must be 'model' or 'organisation'."}, status=400)
+    if not raw_days.isdigit() or not 1 <= int(raw_days) <= MAX_SAMPLING_DAYS:
+        return JsonResponse(
+            {"error": f"days must be a whole number from 1 to {MAX_SAMPLING_DAYS}."}, status=400
+        )
+    since = timezone.now().date() - datetime.timedelta(days=int(raw_days) - 1)
+    shares = sampling_shares(since=since, by=by)
+    return JsonResponse(
+        {
+            "by": by,
+            "since": since.isoformat(),
+            "shares": [
+                {"day": s.day.isoformat(), "name": s.name, "battles": s.battles, "share": s.share}
+                for s in shares
+            ],
+        }
     )
