@@ -60,7 +60,15 @@ class BattleAdmin(admin.ModelAdmin):
 
 @admin.register(Vote)
 class VoteAdmin(admin.ModelAdmin):
-    list_display = ["id", "model_a", "model_b", "outcome", "excluded_reason", "dataset", "created_at"]
+    list_display = [
+        "id",
+        "model_a",
+        "model_b",
+        "outcome",
+        "excluded_reason",
+        "dataset",
+        "created_at",
+    ]
     list_filter = ["outcome", "excluded_reason", "dataset"]
     raw_id_fields = ["battle", "model_a", "model_b"]
     list_select_related = ["model_a", "model_b"]

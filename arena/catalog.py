@@ -68,14 +68,24 @@ def import_catalog(lines: Iterable[str]) -> CatalogResult:
                 "provider": (raw.get("provider") or "").strip()[:200],
                 "open_weights": BOOLEANS.get(open_weights),
                 "licence": (raw.get("license") or "").strip()[:100],
-                "total_params_b": _decimal(raw.get("total_params_b") or "", "total_params_b", line, errors),
-                "active_params_b": _decimal(raw.get("active_params_b") or "", "active_params_b", line, errors),
-                "input_price_per_mtok": _decimal(raw["input_usd_per_mtok"] or "", "input_usd_per_mtok", line, errors),
-                "output_price_per_mtok": _decimal(raw["output_usd_per_mtok"] or "", "output_usd_per_mtok", line, errors),
+                "total_params_b": _decimal(
+                    raw.get("total_params_b") or "", "total_params_b", line, errors
+                ),
+                "active_params_b": _decimal(
+                    raw.get("active_params_b") or "", "active_params_b", line, errors
+                ),
+                "input_price_per_mtok": _decimal(
+                    raw["input_usd_per_mtok"] or "", "input_usd_per_mtok", line, errors
+                ),
+                "output_price_per_mtok": _decimal(
+                    raw["output_usd_per_mtok"] or "", "output_usd_per_mtok", line, errors
+                ),
             }
         )
     if errors:
-        raise ImportFailed(f"{len(errors)} bad row(s), nothing imported:\n" + "\n".join(errors[:10]))
+        raise ImportFailed(
+            f"{len(errors)} bad row(s), nothing imported:\n" + "\n".join(errors[:10])
+        )
     result = CatalogResult(rows=len(parsed))
     with transaction.atomic():
         for row in parsed:

@@ -3,16 +3,17 @@
 Frames sent (JSON): {"type": "turn", "index", "prompt"}, {"type": "delta", "side", "text"},
 {"type": "side_done", "side", "html"} (the answer rendered as sanitised HTML),
 {"type": "complete", "votable", "message"} and {"type": "error", "message"}. Earlier turns of a
-multi-turn battle are sent first, from storage. The voter may send {"type": "stop"}. None of them carries a model or organisation name, token counts
-or timings: those are revealed over HTTP after the vote.
+multi-turn battle are sent first, from storage. The voter may send {"type": "stop"}.
+No frame carries a model or organisation name, token counts or timings: those are revealed
+over HTTP after the vote.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import aclosing
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -53,7 +54,9 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         self.claimed = False
         self.finished = False
-        self.task = asyncio.create_task(self.run(str(self.scope["url_route"]["kwargs"]["battle_id"])))
+        self.task = asyncio.create_task(
+            self.run(str(self.scope["url_route"]["kwargs"]["battle_id"]))
+        )
 
     async def disconnect(self, code: int) -> None:
         task = getattr(self, "task", None)
@@ -89,9 +92,7 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
             await self.replay(battle, turn)
             return
         await self.send_json({"type": "turn", "index": turn.index, "prompt": turn.prompt})
-        results = await asyncio.gather(
-            self.pump(battle, turn, "a"), self.pump(battle, turn, "b")
-        )
+        results = await asyncio.gather(self.pump(battle, turn, "a"), self.pump(battle, turn, "b"))
         battle = await database_sync_to_async(services.battle_finish)(
             battle=battle, turn=turn, answers=dict(results)
         )

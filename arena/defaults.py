@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import migrations
-
 DOMAINS = [
     # slug, English, Chinese, includes_all, description
     ("overall", "Overall", "总体", True, "Every counted vote."),

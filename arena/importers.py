@@ -116,7 +116,9 @@ def _parse_votes(reader: csv.DictReader, known_domains: set[str]) -> list[_VoteR
             elif not re.match(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", name) or len(name) > 200:
                 problems.append(f"invalid model name {name[:40]!r}")
         if outcome not in Vote.Outcome.values:
-            problems.append(f"winner {outcome[:40]!r} is not one of {', '.join(Vote.Outcome.values)}")
+            problems.append(
+                f"winner {outcome[:40]!r} is not one of {', '.join(Vote.Outcome.values)}"
+            )
         external_id = (raw.get("id") or "").strip() or f"row-{number}"
         if len(external_id) > 100:
             problems.append("id longer than 100 characters")
@@ -124,7 +126,10 @@ def _parse_votes(reader: csv.DictReader, known_domains: set[str]) -> list[_VoteR
             problems.append(f"duplicate id {external_id[:40]!r}")
         seen.add(external_id)
         domains = {slug for col, slug in tag_columns.items() if _truthy(raw.get(col) or "")}
-        if criteria and sum(_truthy(raw.get(c) or "") for c in criteria) >= HARD_PROMPTS_MIN_CRITERIA:
+        if (
+            criteria
+            and sum(_truthy(raw.get(c) or "") for c in criteria) >= HARD_PROMPTS_MIN_CRITERIA
+        ):
             domains.add(HARD_PROMPTS_DOMAIN)
         # Our own export carries the labels and exclusions directly.
         for slug in filter(None, (raw.get("domains") or "").split(";")):

@@ -204,7 +204,9 @@ class Battle(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=~Q(model_a=models.F("model_b")), name="battle_two_models"),
+            models.CheckConstraint(
+                condition=~Q(model_a=models.F("model_b")), name="battle_two_models"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -303,9 +305,7 @@ class Vote(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(
-                fields=["id"], condition=Q(needs_tally=True), name="vote_needs_tally"
-            ),
+            models.Index(fields=["id"], condition=Q(needs_tally=True), name="vote_needs_tally"),
             # Excluded votes are few: counting them by reason must not scan every vote.
             models.Index(
                 fields=["excluded_reason"],

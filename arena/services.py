@@ -77,9 +77,9 @@ def battle_create(
     """
     if pool_prompt is not None:
         models = list(
-            LanguageModel.objects.filter(
-                _sampleable(), pool_answers__prompt=pool_prompt
-            ).exclude(pool_answers__text="")
+            LanguageModel.objects.filter(_sampleable(), pool_answers__prompt=pool_prompt).exclude(
+                pool_answers__text=""
+            )
         )
         source, text = Battle.Source.POOL, pool_prompt.text
     else:
@@ -91,8 +91,8 @@ def battle_create(
     except NoPairAvailable:
         if source == Battle.Source.LIVE:
             raise BattleError(
-            _("No live model endpoints are configured; pick a prompt from the answer pool.")
-        ) from None
+                _("No live model endpoints are configured; pick a prompt from the answer pool.")
+            ) from None
         raise BattleError(_("Fewer than two models answered this prompt.")) from None
     battle = Battle.objects.create(
         source=source,
@@ -207,9 +207,7 @@ def battle_finish(
         answer.save()
         failed = failed or answer.failed
     status = Battle.Status.FAILED if failed else Battle.Status.COMPLETE
-    leak = find_identity(
-        Answer.objects.filter(turn__battle=battle).values_list("text", flat=True)
-    )
+    leak = find_identity(Answer.objects.filter(turn__battle=battle).values_list("text", flat=True))
     Battle.objects.filter(pk=battle.pk).update(status=status, identity_leak=leak)
     battle.status, battle.identity_leak = status, leak
     return battle
@@ -306,8 +304,10 @@ def votes_exclude(*, vote_ids: list[int], reason: str) -> int:
     if reason not in Vote.ExcludedReason.values:
         raise ValueError(f"unknown exclusion reason {reason!r}")
     with transaction.atomic():
-        changed = Vote.objects.filter(pk__in=vote_ids).exclude(excluded_reason=reason).update(
-            excluded_reason=reason, status_changed_at=timezone.now(), needs_tally=True
+        changed = (
+            Vote.objects.filter(pk__in=vote_ids)
+            .exclude(excluded_reason=reason)
+            .update(excluded_reason=reason, status_changed_at=timezone.now(), needs_tally=True)
         )
         transaction.on_commit(lambda: votes_changed.send(sender=Vote, vote_ids=vote_ids))
     return changed

@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from arena import services
-from arena.selectors import sampling_shares
 from arena.models import Battle, Domain, LanguageModel, PoolPrompt, Vote
+from arena.selectors import sampling_shares
 from arena.voters import ensure_voter_cookie, voter_id
 
 POOL_SUGGESTIONS = 6

@@ -97,7 +97,7 @@ def vote_rows() -> Iterator[list[object]]:
             .values_list("vote_id", "domain__slug")
         ):
             labels.setdefault(vote_id, []).append(slug)
-        for (pk, a, b, outcome, reason, voter, dataset, ext, battle, created, first) in chunk:
+        for pk, a, b, outcome, reason, voter, dataset, ext, battle, created, first in chunk:
             if a not in slugs or b not in slugs:  # a model registered while we streamed
                 slugs = dict(LanguageModel.objects.values_list("id", "slug"))
             yield [

@@ -110,9 +110,7 @@ class RatingRow(models.Model):
     elo = models.FloatField(null=True)
     # The model's price tier when the snapshot was taken, and its rank range among that tier's
     # models in this domain (the same ratings and intervals, re-ranked within the tier).
-    tier = models.ForeignKey(
-        CostTier, null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    tier = models.ForeignKey(CostTier, null=True, on_delete=models.PROTECT, related_name="+")
     tier_rank_ub = models.PositiveIntegerField(null=True)
     tier_rank_lb = models.PositiveIntegerField(null=True)
 

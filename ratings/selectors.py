@@ -8,6 +8,7 @@ from decimal import Decimal
 from arena.models import CostTier, Domain
 from ratings.models import DomainFit, RatingRow, RatingSnapshot
 
+
 class NotFound(Exception):
     pass
 

@@ -81,7 +81,9 @@ def _grouped(votes: QuerySet[Vote], prefix: str = "") -> Iterable[tuple[int, int
     return votes.values_list(*fields).annotate(n=Count("pk")).values_list(*fields, "n")
 
 
-def _pending_deltas(pending: QuerySet[Vote], overall: list[int]) -> tuple[dict[Key, list[int]], int, int]:
+def _pending_deltas(
+    pending: QuerySet[Vote], overall: list[int]
+) -> tuple[dict[Key, list[int]], int, int]:
     """Return the tally changes the pending votes make, and how many votes enter and leave."""
     deltas: dict[Key, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     entering = pending.filter(excluded_reason="", in_tally=False)
@@ -158,7 +160,9 @@ class _DomainResult:
     rows: list[maths.Row]
 
 
-def _new_votes_for_elo(pending: QuerySet[Vote], overall: list[int]) -> dict[int, list[tuple[str, str, str]]]:
+def _new_votes_for_elo(
+    pending: QuerySet[Vote], overall: list[int]
+) -> dict[int, list[tuple[str, str, str]]]:
     """The newly counted votes, in the order they were stored, per domain."""
     fresh = pending.filter(excluded_reason="", in_tally=False, first_snapshot_id__isnull=True)
     labels: dict[int, list[int]] = defaultdict(list)
@@ -167,9 +171,11 @@ def _new_votes_for_elo(pending: QuerySet[Vote], overall: list[int]) -> dict[int,
     ):
         labels[vote_id].append(domain_id)
     sequences: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
-    for vote_id, a, b, outcome in fresh.order_by("id").values_list(
-        "id", "model_a_id", "model_b_id", "outcome"
-    ).iterator(chunk_size=10000):
+    for vote_id, a, b, outcome in (
+        fresh.order_by("id")
+        .values_list("id", "model_a_id", "model_b_id", "outcome")
+        .iterator(chunk_size=10000)
+    ):
         for domain_id in overall + labels.get(vote_id, []):
             sequences[domain_id].append((str(a), str(b), outcome))
     return sequences

@@ -11,8 +11,14 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def main() -> None:
@@ -27,7 +33,8 @@ def main() -> None:
         for language in ("en", "zh-hans"):
             tag = "zh" if language != "en" else "en"
             context = browser.new_context(
-                viewport={"width": 1280, "height": 900}, extra_http_headers={"Accept-Language": language}
+                viewport={"width": 1280, "height": 900},
+                extra_http_headers={"Accept-Language": language},
             )
             page = context.new_page()
             page.goto(args.url + "/")

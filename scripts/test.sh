@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh requirements-dev.txt
+ruff check --quiet .
+ruff format --check --quiet .
 exec python -m pytest "$@"

@@ -102,7 +102,10 @@ def coding(domains: dict[str, Domain]) -> Domain:
 def pool_prompt(models: list[LanguageModel], coding: Domain) -> PoolPrompt:
     """A coding prompt that all three models answered."""
     prompt = PoolPrompt.objects.create(
-        dataset="test", external_id="1", text="Write FizzBuzz in Python.", category="code",
+        dataset="test",
+        external_id="1",
+        text="Write FizzBuzz in Python.",
+        category="code",
         domain=coding,
     )
     for i, model in enumerate(models):

@@ -10,19 +10,28 @@ from arena.catalog import import_catalog
 from arena.importers import ImportFailed
 from arena.models import LanguageModel
 
-HEADER = "model_id,display_name,provider,open_weights,license,total_params_b,active_params_b,input_usd_per_mtok,output_usd_per_mtok\n"
+HEADER = (
+    "model_id,display_name,provider,open_weights,license,total_params_b,active_params_b,"
+    "input_usd_per_mtok,output_usd_per_mtok\n"
+)
 
 
 def test_it_creates_and_updates_models_with_prices(domains) -> None:
     LanguageModel.objects.create(slug="gemma-3-27b-it", display_name="gemma-3-27b-it")
-    result = import_catalog(io.StringIO(
-        HEADER
-        + "gemma-3-27b-it,Gemma 3 27B,Google,true,gemma,27,27,0.09,0.16\n"
-        + "claude-x,Claude X,Anthropic,false,proprietary,,,3,15\n"
-    ))
+    result = import_catalog(
+        io.StringIO(
+            HEADER
+            + "gemma-3-27b-it,Gemma 3 27B,Google,true,gemma,27,27,0.09,0.16\n"
+            + "claude-x,Claude X,Anthropic,false,proprietary,,,3,15\n"
+        )
+    )
     assert (result.created, result.updated) == (1, 1)
     gemma = LanguageModel.objects.get(slug="gemma-3-27b-it")
-    assert (gemma.display_name, gemma.organisation.name, gemma.open_weights) == ("Gemma 3 27B", "Google", True)
+    assert (gemma.display_name, gemma.organisation.name, gemma.open_weights) == (
+        "Gemma 3 27B",
+        "Google",
+        True,
+    )
     assert gemma.blended_price == Decimal("0.1075")  # (3 * 0.09 + 0.16) / 4
     assert LanguageModel.objects.get(slug="claude-x").blended_price == Decimal("6.0000")
 

@@ -54,9 +54,13 @@ async def test_it_streams_both_pool_answers_and_stores_them(pool_prompt) -> None
 
     assert frames[0] == {"type": "turn", "index": 0, "prompt": pool_prompt.text}
     assert frames[-1] == {"type": "complete", "votable": True, "message": ""}
-    streamed = {side: "".join(f["text"] for f in frames if f.get("side") == side and f["type"] == "delta")
-                for side in "ab"}
-    stored = await sync_to_async(lambda: {a.side: a.text for a in Answer.objects.filter(turn__battle=battle)})()
+    streamed = {
+        side: "".join(f["text"] for f in frames if f.get("side") == side and f["type"] == "delta")
+        for side in "ab"
+    }
+    stored = await sync_to_async(
+        lambda: {a.side: a.text for a in Answer.objects.filter(turn__battle=battle)}
+    )()
     assert streamed == stored
     assert all(streamed.values())
     await sync_to_async(battle.refresh_from_db)()

@@ -57,7 +57,9 @@ def test_a_vote_on_a_leaking_battle_is_kept_but_not_counted(pool_prompt, client)
     battle = services.battle_finish(
         battle=battle,
         turn=battle.turns.get(),
-        answers={s: (services.pool_answer_for(battle, s).text, Finished("ok"), None, 0) for s in "ab"},
+        answers={
+            s: (services.pool_answer_for(battle, s).text, Finished("ok"), None, 0) for s in "ab"
+        },
     )
     assert battle.identity_leak == "claude"
 

@@ -24,10 +24,20 @@ def _write_pool(folder, results):  # type: ignore[no-untyped-def]
 
 
 def test_it_imports_prompts_models_and_answers(domains, tmp_path) -> None:
-    _write_pool(tmp_path, [
-        {"id": 1, "model": 1, "prompt": 1, "result": " Leaves fall ", "duration": 2000, "rate": 10},
-        {"id": 2, "model": 2, "prompt": 1, "result": "Snow", "duration": None, "rate": None},
-    ])
+    _write_pool(
+        tmp_path,
+        [
+            {
+                "id": 1,
+                "model": 1,
+                "prompt": 1,
+                "result": " Leaves fall ",
+                "duration": 2000,
+                "rate": 10,
+            },
+            {"id": 2, "model": 2, "prompt": 1, "result": "Snow", "duration": None, "rate": None},
+        ],
+    )
     result = import_answer_pool(tmp_path)
     assert (result.created, result.models_created) == (2, 2)
     answer = PoolAnswer.objects.get(model__slug="model-1")

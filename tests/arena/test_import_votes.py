@@ -27,7 +27,11 @@ def test_it_imports_votes_models_and_domains(domains) -> None:
     result = import_votes(io.StringIO(HEADER + ROWS), dataset="lmarena")
 
     assert (result.rows, result.created, result.models_created) == (3, 3, 3)
-    assert set(LanguageModel.objects.values_list("slug", flat=True)) == {"alpha", "bravo", "charlie"}
+    assert set(LanguageModel.objects.values_list("slug", flat=True)) == {
+        "alpha",
+        "bravo",
+        "charlie",
+    }
     labels = {
         (ext, slug)
         for ext, slug in VoteDomain.objects.values_list("vote__external_id", "domain__slug")

@@ -6,7 +6,6 @@ import pytest
 
 from arena.rendering import render_markdown
 
-
 SAFE_TAGS = {"p", "a", "code", "pre", "span", "em", "strong", "br", "div"}
 
 

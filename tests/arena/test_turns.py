@@ -77,8 +77,9 @@ def test_regenerate_discards_the_last_answers(live_battle: Battle) -> None:
 
 
 def test_follow_up_over_http_validates(client, live_battle: Battle) -> None:
-    response = client.post(f"/battles/{live_battle.pk}/turns", {"prompt": ""},
-                           HTTP_ACCEPT="application/json")
+    response = client.post(
+        f"/battles/{live_battle.pk}/turns", {"prompt": ""}, HTTP_ACCEPT="application/json"
+    )
     assert response.status_code in (400, 403)
     assert Turn.objects.filter(battle=live_battle).count() == 1
 

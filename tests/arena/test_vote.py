@@ -14,7 +14,10 @@ def test_a_vote_is_stored_and_reveals_both_models(complete_battle: Battle) -> No
     vote = services.vote_cast(battle=complete_battle, outcome="model_a", voter_id=ALICE)
 
     assert vote.counted
-    assert (vote.model_a_id, vote.model_b_id) == (complete_battle.model_a_id, complete_battle.model_b_id)
+    assert (vote.model_a_id, vote.model_b_id) == (
+        complete_battle.model_a_id,
+        complete_battle.model_b_id,
+    )
     reveal = services.battle_reveal(complete_battle)
     assert [s.model for s in reveal] == [complete_battle.model_a.slug, complete_battle.model_b.slug]
     assert reveal[0].organisation == "Acme Labs"
@@ -41,11 +44,19 @@ def test_a_second_vote_on_the_same_battle_is_refused(complete_battle: Battle) ->
 
 
 def test_the_database_itself_holds_one_vote_per_battle(complete_battle: Battle) -> None:
-    Vote.objects.create(battle=complete_battle, model_a=complete_battle.model_a,
-                        model_b=complete_battle.model_b, outcome="tie")
+    Vote.objects.create(
+        battle=complete_battle,
+        model_a=complete_battle.model_a,
+        model_b=complete_battle.model_b,
+        outcome="tie",
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
-        Vote.objects.create(battle=complete_battle, model_a=complete_battle.model_a,
-                            model_b=complete_battle.model_b, outcome="model_a")
+        Vote.objects.create(
+            battle=complete_battle,
+            model_a=complete_battle.model_a,
+            model_b=complete_battle.model_b,
+            outcome="model_a",
+        )
 
 
 def test_it_refuses_a_vote_before_both_answers_are_complete(pool_prompt) -> None:
@@ -79,7 +90,9 @@ def _client_of_battle_owner(battle: Battle) -> Client:
 def test_voting_over_http_returns_the_reveal(complete_battle: Battle) -> None:
     client = _client_of_battle_owner(complete_battle)
     response = client.post(
-        f"/battles/{complete_battle.pk}/vote", {"outcome": "both_bad"}, HTTP_ACCEPT="application/json"
+        f"/battles/{complete_battle.pk}/vote",
+        {"outcome": "both_bad"},
+        HTTP_ACCEPT="application/json",
     )
     assert response.status_code == 201
     body = response.json()

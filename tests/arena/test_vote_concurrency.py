@@ -16,7 +16,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ATTEMPTS = 8
 
 
-def test_concurrent_double_submission_stores_exactly_one_vote(postgres, complete_battle: Battle) -> None:
+def test_concurrent_double_submission_stores_exactly_one_vote(
+    postgres, complete_battle: Battle
+) -> None:
     barrier = threading.Barrier(ATTEMPTS)
     outcomes: list[str] = []
     lock = threading.Lock()

@@ -44,8 +44,13 @@ class Stack:
 
     def manage(self, *args: str) -> str:
         return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=self.env,
-            check=True, capture_output=True, text=True, timeout=300,
+            [sys.executable, "manage.py", *args],
+            cwd=settings.BASE_DIR,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=300,
         ).stdout
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:  # type: ignore[type-arg]
@@ -63,20 +68,33 @@ def write_pool(folder: Path, prompts: list[str], answers: dict[str, list[str]]) 
     """An answer pool in the LLMFAO layout: answers[model] holds one answer per prompt."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "prompts.jsonl").write_text(
-        "".join(json.dumps({"id": i, "text": t, "type": "code"}) + "\n" for i, t in enumerate(prompts))
+        "".join(
+            json.dumps({"id": i, "text": t, "type": "code"}) + "\n" for i, t in enumerate(prompts)
+        )
     )
     models = list(answers)
     (folder / "models.jsonl").write_text(
         "".join(
-            json.dumps({"id": i, "api_id": f"lab/{m}", "name": m.title(), "org": f"{m.title()} Lab"}) + "\n"
+            json.dumps(
+                {"id": i, "api_id": f"lab/{m}", "name": m.title(), "org": f"{m.title()} Lab"}
+            )
+            + "\n"
             for i, m in enumerate(models)
         )
     )
     rows = []
     for mi, model in enumerate(models):
         for pi, text in enumerate(answers[model]):
-            rows.append({"id": len(rows), "model": mi, "prompt": pi, "result": text,
-                         "duration": 1000, "rate": 20})
+            rows.append(
+                {
+                    "id": len(rows),
+                    "model": mi,
+                    "prompt": pi,
+                    "result": text,
+                    "duration": 1000,
+                    "rate": 20,
+                }
+            )
     (folder / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return folder
 
@@ -113,14 +131,40 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     logs = data_dir / "logs"
     logs.mkdir()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1",
-         "--loglevel", "INFO"],
-        cwd=settings.BASE_DIR, env=env, stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=open(logs / "worker.log", "w"),
+        stderr=subprocess.STDOUT,
     )
     web = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=settings.BASE_DIR, env=env, stdout=open(logs / "web.log", "w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=open(logs / "web.log", "w"),
+        stderr=subprocess.STDOUT,
     )
     try:
         _wait_http(stack.url + "/", web)

@@ -33,8 +33,12 @@ def pools(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Stack:
         "probe-right": ["\n\n---\n\n".join(c) for c in chunks[1::2]],
     }
     answers["probe-right"] += [""] * (len(prompts) - len(answers["probe-right"]))
-    stack.manage("import_answers", str(write_pool(tmp_path_factory.mktemp("xss"), prompts, answers)),
-                 "--dataset", "xss")
+    stack.manage(
+        "import_answers",
+        str(write_pool(tmp_path_factory.mktemp("xss"), prompts, answers)),
+        "--dataset",
+        "xss",
+    )
     return stack
 
 
@@ -57,11 +61,19 @@ def test_a_voter_battles_votes_sees_the_reveal_and_starts_again(page, pools: Sta
     page.wait_for_selector("[data-testid=vote-a]:not([disabled])", timeout=20_000)
     html_before_vote = page.content()
 
-    answers = page.locator("[data-testid=answer-a]").inner_text() + page.locator(
-        "[data-testid=answer-b]").inner_text()
+    answers = (
+        page.locator("[data-testid=answer-a]").inner_text()
+        + page.locator("[data-testid=answer-b]").inner_text()
+    )
     assert "Recursion is when" in answers and "refers to itself" in answers
-    names = pools.identity_names() & {"zephyrine-9000", "Zephyrine-9000", "quokkanet-xl",
-                                      "Quokkanet-Xl", "Zephyrine-9000 Lab", "Quokkanet-Xl Lab"}
+    names = pools.identity_names() & {
+        "zephyrine-9000",
+        "Zephyrine-9000",
+        "quokkanet-xl",
+        "Quokkanet-Xl",
+        "Zephyrine-9000 Lab",
+        "Quokkanet-Xl Lab",
+    }
     assert names
     for name in names:
         assert name not in html_before_vote
@@ -80,7 +92,9 @@ def test_a_voter_battles_votes_sees_the_reveal_and_starts_again(page, pools: Sta
     # The vote reached the database and a refit in the worker counted it.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        rows = pools.query("SELECT votes_counted FROM ratings_ratingsnapshot ORDER BY id DESC LIMIT 1")
+        rows = pools.query(
+            "SELECT votes_counted FROM ratings_ratingsnapshot ORDER BY id DESC LIMIT 1"
+        )
         if rows and rows[0][0] >= 1:
             break
         time.sleep(0.3)
@@ -92,8 +106,9 @@ def test_no_hostile_answer_runs_script_in_the_page(page, pools: Stack) -> None:
     page.add_init_script("window.__xssCount = 0; window.__xss = () => { window.__xssCount += 1; };")
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    probes = sorted({r[0] for r in pools.query(
-        "SELECT text FROM arena_poolprompt WHERE dataset = 'xss'")})
+    probes = sorted(
+        {r[0] for r in pools.query("SELECT text FROM arena_poolprompt WHERE dataset = 'xss'")}
+    )
     for probe in probes:
         _open_battle(page, pools, probe)
         page.wait_for_selector("[data-testid=vote-a]:not([disabled])", timeout=20_000)
@@ -105,8 +120,13 @@ def test_no_hostile_answer_runs_script_in_the_page(page, pools: Stack) -> None:
         page.wait_for_timeout(200)
         assert page.evaluate("window.__xssCount") == 0, probe
         # Dangerous markup never reached the DOM as elements.
-        assert page.locator(".answer-text script, .answer-text img, .answer-text iframe, "
-                            ".answer-text svg, .answer-text [onerror], .answer-text [style]").count() == 0
+        assert (
+            page.locator(
+                ".answer-text script, .answer-text img, .answer-text iframe, "
+                ".answer-text svg, .answer-text [onerror], .answer-text [style]"
+            ).count()
+            == 0
+        )
         hrefs = page.eval_on_selector_all(".answer-text a", "els => els.map(e => e.href)")
         assert not [h for h in hrefs if not re.match(r"^(https?:|mailto:)", h)], hrefs
     assert dialogs == []

@@ -51,6 +51,7 @@ def test_the_export_round_trips(client: Client, complete_battle, domains) -> Non
         dataset="lmarena",
     )
 
+
 @pytest.mark.shared_data
 def test_the_real_votes_import_fit_the_published_top_10_and_round_trip(
     client: Client, domains, shared_data, tmp_path, capsys

@@ -16,8 +16,15 @@ def _votes(models: list[LanguageModel], pattern: list[tuple[int, int, str]]) -> 
     ]
 
 
-ROUND_ROBIN = [(0, 1, "model_a"), (1, 2, "model_a"), (2, 0, "model_b"), (0, 1, "tie"),
-               (1, 0, "model_a"), (2, 1, "both_bad"), (1, 2, "model_b")] * 3
+ROUND_ROBIN = [
+    (0, 1, "model_a"),
+    (1, 2, "model_a"),
+    (2, 0, "model_b"),
+    (0, 1, "tie"),
+    (1, 0, "model_a"),
+    (2, 1, "both_bad"),
+    (1, 2, "model_b"),
+] * 3
 
 
 def test_a_refit_writes_a_snapshot_of_every_rated_model(models) -> None:

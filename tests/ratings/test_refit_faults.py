@@ -42,8 +42,11 @@ def _wait(predicate, timeout: float = 30):  # type: ignore[no-untyped-def]
 
 
 def _tallies() -> list[tuple[int, ...]]:
-    return sorted(PairTally.objects.values_list("domain_id", "model_lo_id", "model_hi_id",
-                                                "lo_wins", "hi_wins", "ties", "both_bad"))
+    return sorted(
+        PairTally.objects.values_list(
+            "domain_id", "model_lo_id", "model_hi_id", "lo_wins", "hi_wins", "ties", "both_bad"
+        )
+    )
 
 
 def test_a_refit_killed_inside_its_transaction_changes_nothing(postgres, models) -> None:
@@ -60,8 +63,11 @@ def test_a_refit_killed_inside_its_transaction_changes_nothing(postgres, models)
         ARENA_REFIT_FAULT_PAUSE_SECONDS="60",
     )
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "refit"], cwd=settings.BASE_DIR, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "manage.py", "refit"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         server_pid = _wait(lambda: _backend_in_transaction(process.pid))

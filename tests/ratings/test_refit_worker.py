@@ -63,7 +63,9 @@ def test_a_burst_of_votes_produces_a_handful_of_refits_never_two_at_once(
         )
     started = time.monotonic()
     for i, battle in enumerate(battles):
-        services.vote_cast(battle=battle, outcome=["model_a", "model_b", "tie"][i % 3], voter_id=ALICE)
+        services.vote_cast(
+            battle=battle, outcome=["model_a", "model_b", "tie"][i % 3], voter_id=ALICE
+        )
     burst_seconds = time.monotonic() - started
 
     snapshot = _wait_for_snapshot_of(Vote.objects.latest("id").pk)
@@ -72,7 +74,7 @@ def test_a_burst_of_votes_produces_a_handful_of_refits_never_two_at_once(
     snapshots = list(RatingSnapshot.objects.order_by("started_at"))
     # One refit per debounce window of the burst, plus the one after it: a handful.
     assert 1 <= len(snapshots) <= 5, (burst_seconds, [s.votes_added for s in snapshots])
-    for earlier, later in zip(snapshots, snapshots[1:]):
+    for earlier, later in zip(snapshots, snapshots[1:], strict=False):
         assert earlier.created_at <= later.started_at  # one refit at a time
     assert sum(s.votes_added for s in snapshots) == BURST
 

@@ -8,8 +8,16 @@ from django.test import Client
 from arena.models import Vote, VoteDomain
 from ratings.services import refit
 
-PATTERN = [(0, 1, "model_a"), (1, 2, "model_a"), (2, 0, "model_b"), (0, 1, "tie"),
-           (1, 0, "model_a"), (2, 1, "both_bad"), (1, 2, "model_b"), (0, 2, "model_a")] * 4
+PATTERN = [
+    (0, 1, "model_a"),
+    (1, 2, "model_a"),
+    (2, 0, "model_b"),
+    (0, 1, "tie"),
+    (1, 0, "model_a"),
+    (2, 1, "both_bad"),
+    (1, 2, "model_b"),
+    (0, 2, "model_a"),
+] * 4
 
 
 @pytest.fixture
@@ -18,7 +26,9 @@ def exported(client: Client, models, domains, tmp_path):  # type: ignore[no-unty
         vote = Vote.objects.create(model_a=models[a], model_b=models[b], outcome=outcome)
         if i % 2:
             VoteDomain.objects.create(vote=vote, domain=domains["coding"], source="import")
-    Vote.objects.create(model_a=models[0], model_b=models[0], outcome="tie", excluded_reason="self_battle")
+    Vote.objects.create(
+        model_a=models[0], model_b=models[0], outcome="tie", excluded_reason="self_battle"
+    )
     snapshot, _ = refit()
     # A vote after the snapshot: the export has it, the reproduction must leave it out.
     Vote.objects.create(model_a=models[2], model_b=models[0], outcome="model_a")
@@ -30,7 +40,9 @@ def exported(client: Client, models, domains, tmp_path):  # type: ignore[no-unty
 @pytest.mark.parametrize("domain", ["overall", "coding"])
 def test_every_published_number_is_recomputed_from_the_export(exported, domain, capsys) -> None:
     snapshot, path = exported
-    call_command("reproduce", "--votes", str(path), "--snapshot", str(snapshot.pk), "--domain", domain)
+    call_command(
+        "reproduce", "--votes", str(path), "--snapshot", str(snapshot.pk), "--domain", domain
+    )
     assert "every number matches within 1e-06" in capsys.readouterr().out
 
 
@@ -39,7 +51,9 @@ def test_a_tampered_export_is_reported(exported) -> None:
     text = path.read_text().replace(",model_a,coding,", ",model_b,coding,", 1)
     path.write_text(text)
     with pytest.raises(CommandError, match="difference"):
-        call_command("reproduce", "--votes", str(path), "--snapshot", str(snapshot.pk), "--domain", "coding")
+        call_command(
+            "reproduce", "--votes", str(path), "--snapshot", str(snapshot.pk), "--domain", "coding"
+        )
 
 
 def test_a_file_that_is_not_an_export_gets_a_clear_message(exported, tmp_path) -> None:

@@ -4,9 +4,9 @@ import csv
 import io
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.db import connection
 
 from arena.models import Vote, VoteDomain
 from ratings.services import refit
@@ -14,8 +14,15 @@ from ratings.services import refit
 
 @pytest.fixture
 def snapshot(models, domains):  # type: ignore[no-untyped-def]
-    pattern = [(0, 1, "model_a"), (1, 2, "model_a"), (2, 0, "model_b"), (0, 1, "tie"),
-               (1, 0, "model_a"), (2, 1, "both_bad"), (1, 2, "model_b")] * 5
+    pattern = [
+        (0, 1, "model_a"),
+        (1, 2, "model_a"),
+        (2, 0, "model_b"),
+        (0, 1, "tie"),
+        (1, 0, "model_a"),
+        (2, 1, "both_bad"),
+        (1, 2, "model_b"),
+    ] * 5
     for a, b, outcome in pattern:
         vote = Vote.objects.create(model_a=models[a], model_b=models[b], outcome=outcome)
         VoteDomain.objects.create(vote=vote, domain=domains["coding"], source="import")
@@ -91,7 +98,9 @@ def test_the_votes_export_streams_every_vote_with_its_labels(client: Client, sna
     assert set(rows[0]) >= {"id", "model_a", "model_b", "winner"}
 
 
-def test_a_price_tier_re_ranks_its_members_among_themselves(client: Client, models, domains) -> None:
+def test_a_price_tier_re_ranks_its_members_among_themselves(
+    client: Client, models, domains
+) -> None:
     from decimal import Decimal
 
     from arena.models import LanguageModel

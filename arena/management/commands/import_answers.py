@@ -24,7 +24,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["path"])
         if not path.is_dir():
-            raise CommandError(f"{path} is not a folder with prompts.jsonl, models.jsonl, results.jsonl")
+            raise CommandError(
+                f"{path} is not a folder with prompts.jsonl, models.jsonl, results.jsonl"
+            )
         try:
             result = import_answer_pool(path, dataset=options["dataset"])
         except ImportFailed as exc:

@@ -12,7 +12,8 @@ from arena.catalog import import_catalog
 class Command(BaseCommand):
     help = (
         "Load the demo data from ../shared/data when present (the answer pool, the 140k real "
-        "LMArena votes and the model catalogue), then refit. Idempotent: a second run imports nothing new."
+        "LMArena votes and the model catalogue), then refit. Idempotent: a second run imports "
+        "nothing new."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:

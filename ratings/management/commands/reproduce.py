@@ -16,7 +16,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--votes", required=True, help="a CSV downloaded from /export/votes.csv")
+        parser.add_argument(
+            "--votes", required=True, help="a CSV downloaded from /export/votes.csv"
+        )
         parser.add_argument("--snapshot", type=int, help="snapshot id (default: the newest)")
         parser.add_argument("--domain", default="overall")
         parser.add_argument("--tolerance", type=float, default=1e-6)
@@ -64,7 +66,10 @@ class Command(BaseCommand):
         if differences:
             for d in differences:
                 self.stderr.write(
-                    f"DIFFERENT {d.model} {d.field}: published {d.published}, recomputed {d.recomputed}"
+                    f"DIFFERENT {d.model} {d.field}: "
+                    f"published {d.published}, recomputed {d.recomputed}"
                 )
-            raise CommandError(f"{summary}: {len(differences)} difference(s) over {options['tolerance']}")
+            raise CommandError(
+                f"{summary}: {len(differences)} difference(s) over {options['tolerance']}"
+            )
         self.stdout.write(f"{summary}: every number matches within {options['tolerance']}.")
