@@ -130,3 +130,76 @@ def leaderboard_get(
     # Rated models by rating, the unrated after them.
     entries.sort(key=lambda e: (e.rating is None, -(e.rating or 0.0), e.model))
     return Leaderboard(snapshot, domain, domains, fit, entries, tier, tiers)
+
+
+@dataclass(frozen=True)
+class Leader:
+    model: str
+    display_name: str
+    rating: float
+    rating_lower: float
+    rating_upper: float
+    provisional: bool
+
+
+@dataclass(frozen=True)
+class OverviewCell:
+    domain: Domain
+    tier: CostTier | None
+    leaders: list[Leader]
+    rated: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    snapshot: RatingSnapshot | None
+    domains: list[Domain]
+    tiers: list[CostTier]
+    rows: list[list[OverviewCell]]  # one row per domain: all prices, then each tier
+
+
+def overview_get(snapshot_id: int | None = None) -> Overview:
+    """The domains x price tiers matrix: in each cell, every model whose rank range includes 1."""
+    domains = list(Domain.objects.all())
+    tiers = list(CostTier.objects.all())
+    snapshot = snapshot_get(snapshot_id)
+    if snapshot is None:
+        return Overview(None, domains, tiers, [])
+    leaders: dict[tuple[int, int | None], list[Leader]] = {}
+    rated: dict[tuple[int, int | None], int] = {}
+    for row in (
+        RatingRow.objects.filter(snapshot=snapshot, rating__isnull=False)
+        .select_related("model")
+        .order_by("-rating")
+    ):
+        leader = Leader(
+            row.model.slug,
+            row.model.display_name,
+            row.rating,
+            row.rating_lower,
+            row.rating_upper,
+            row.provisional,
+        )
+        keys = [(row.domain_id, None)] + ([(row.domain_id, row.tier_id)] if row.tier_id else [])
+        for key in keys:
+            rated[key] = rated.get(key, 0) + 1
+        if row.rank_ub == 1:
+            leaders.setdefault((row.domain_id, None), []).append(leader)
+        if row.tier_id and row.tier_rank_ub == 1:
+            leaders.setdefault((row.domain_id, row.tier_id), []).append(leader)
+    rows = []
+    for domain in domains:
+        if not rated.get((domain.pk, None)):
+            continue
+        rows.append(
+            [
+                OverviewCell(
+                    domain,
+                    tier,
+                    leaders.get((domain.pk, tier.pk if tier else None), []),
+                    rated.get((domain.pk, tier.pk if tier else None), 0),
+                )
+                for tier in [None, *tiers]
+            ]
+        )
+    return Overview(snapshot, domains, tiers, rows)

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from ratings import exports
-from ratings.selectors import Entry, Leaderboard, NotFound, leaderboard_get
+from ratings.selectors import Entry, Leaderboard, NotFound, leaderboard_get, overview_get
 
 
 class BadQuery(Exception):
@@ -44,7 +44,8 @@ def leaderboard_page(request: HttpRequest) -> HttpResponse:
         return render(request, "ratings/error.html", {"message": str(exc)}, status=400)
     except NotFound as exc:
         return render(request, "ratings/error.html", {"message": str(exc)}, status=404)
-    return render(request, "ratings/leaderboard.html", {"board": board})
+    overview = overview_get(board.snapshot.pk) if board.snapshot else None
+    return render(request, "ratings/leaderboard.html", {"board": board, "overview": overview})
 
 
 def _entry_json(e: Entry) -> dict[str, Any]:

@@ -126,3 +126,20 @@ def test_a_price_tier_re_ranks_its_members_among_themselves(
     assert mid["entries"][0]["rating"] == by_model["bravo-70b"]["rating"]
     assert [r["competitor"] for r in _csv(budget)] == ["alpha-7b"]
     assert client.get("/api/v1/leaderboard?tier=nope").status_code == 404
+
+
+def test_the_overview_names_every_tied_leader_per_domain_and_tier(
+    client: Client, snapshot
+) -> None:
+    from ratings.selectors import overview_get
+
+    overview = overview_get()
+    domains = [row[0].domain.slug for row in overview.rows]
+    assert domains == ["overall", "coding"]  # only domains with rated models
+    overall_all_prices = overview.rows[0][0]
+    api = client.get("/api/v1/leaderboard").json()
+    assert [leader.model for leader in overall_all_prices.leaders] == api["tied_leaders"]
+    html = client.get("/leaderboard/").content.decode()
+    assert 'data-testid="overview"' in html
+    for leader in overall_all_prices.leaders:
+        assert leader.display_name in html
