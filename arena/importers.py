@@ -17,6 +17,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.text import slugify
 
+from arena import csvcells
 from arena.models import (
     Domain,
     LanguageModel,
@@ -92,8 +93,73 @@ class _VoteRow:
     voter_id: str
 
 
-def _parse_votes(reader: csv.DictReader, known_domains: set[str]) -> list[_VoteRow]:
+@dataclass(frozen=True)
+class PairwiseColumns:
+    """How a generic pairwise CSV maps onto votes: its column names and winner values."""
+
+    model_a: str = "model_a"
+    model_b: str = "model_b"
+    winner: str = "winner"
+    id: str = "id"
+    voter: str = ""
+    # The winner column's values -> model_a / model_b / tie / both_bad.
+    outcomes: tuple[tuple[str, str], ...] = (
+        ("model_a", "model_a"),
+        ("model_b", "model_b"),
+        ("tie", "tie"),
+        ("both_bad", "both_bad"),
+    )
+
+    @classmethod
+    def parse_outcomes(cls, spec: str) -> tuple[tuple[str, str], ...]:
+        """Read 'left=model_a,right=model_b,tie=tie' into value -> outcome pairs."""
+        pairs = []
+        for item in filter(None, (part.strip() for part in spec.split(","))):
+            value, _, outcome = item.partition("=")
+            if outcome not in Vote.Outcome.values or not value:
+                raise ImportFailed(
+                    f"Bad winner mapping {item!r}: use value=outcome with outcome one of "
+                    f"{', '.join(Vote.Outcome.values)}, e.g. left=model_a,right=model_b,tie=tie."
+                )
+            pairs.append((value, outcome))
+        return tuple(pairs)
+
+
+def _as_lmarena(
+    reader: csv.DictReader, columns: PairwiseColumns
+) -> tuple[list[str], Iterator[dict]]:  # type: ignore[type-arg]
+    """Present a generic pairwise CSV with LMArena's column names."""
     header = reader.fieldnames or []
+    wanted = [columns.model_a, columns.model_b, columns.winner] + (
+        [columns.voter] if columns.voter else []
+    )
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        raise ImportFailed(
+            f"Missing column(s) {', '.join(missing)} (see --model-a, --model-b, "
+            "--winner and --voter)."
+        )
+    outcomes = dict(columns.outcomes)
+
+    def rows() -> Iterator[dict]:  # type: ignore[type-arg]
+        for raw in reader:
+            value = (raw.get(columns.winner) or "").strip()
+            yield {
+                "id": raw.get(columns.id) or "",
+                "model_a": raw.get(columns.model_a) or "",
+                "model_b": raw.get(columns.model_b) or "",
+                "winner": outcomes.get(value, value),
+                "voter_id": raw.get(columns.voter) or "" if columns.voter else "",
+            }
+
+    return ["id", "model_a", "model_b", "winner", "voter_id"], rows()
+
+
+def _parse_votes(
+    header: list[str],
+    records: Iterable[dict],
+    known_domains: set[str],  # type: ignore[type-arg]
+) -> list[_VoteRow]:
     missing = [c for c in REQUIRED_VOTE_COLUMNS if c not in header]
     if missing:
         raise ImportFailed(
@@ -105,7 +171,7 @@ def _parse_votes(reader: csv.DictReader, known_domains: set[str]) -> list[_VoteR
     rows: list[_VoteRow] = []
     errors: list[str] = []
     seen: set[str] = set()
-    for number, raw in enumerate(reader, start=2):  # line 1 is the header
+    for number, raw in enumerate(records, start=2):  # line 1 is the header
         problems = []
         model_a = (raw.get("model_a") or "").strip()
         model_b = (raw.get("model_b") or "").strip()
@@ -119,7 +185,7 @@ def _parse_votes(reader: csv.DictReader, known_domains: set[str]) -> list[_VoteR
             problems.append(
                 f"winner {outcome[:40]!r} is not one of {', '.join(Vote.Outcome.values)}"
             )
-        external_id = (raw.get("id") or "").strip() or f"row-{number}"
+        external_id = csvcells.unescape((raw.get("id") or "").strip()) or f"row-{number}"
         if len(external_id) > 100:
             problems.append("id longer than 100 characters")
         if external_id in seen:
@@ -152,7 +218,9 @@ def _parse_votes(reader: csv.DictReader, known_domains: set[str]) -> list[_VoteR
                 outcome=outcome,
                 domains=tuple(sorted(domains & known_domains)),
                 excluded_reason=reason,
-                voter_id=(raw.get("voter_id") or raw.get("judge") or "").strip()[:64],
+                voter_id=csvcells.unescape((raw.get("voter_id") or raw.get("judge") or "").strip())[
+                    :64
+                ],
             )
         )
     if errors:
@@ -182,13 +250,21 @@ def _batches(items: list, size: int) -> Iterator[list]:  # type: ignore[type-arg
         yield items[start : start + size]
 
 
-def import_votes(stream: Iterable[str], *, dataset: str) -> ImportResult:
-    """Import an LMArena-format vote CSV; rows whose id this data set already has are skipped."""
+def import_votes(
+    stream: Iterable[str], *, dataset: str, columns: PairwiseColumns | None = None
+) -> ImportResult:
+    """Import a vote CSV (LMArena layout, or generic pairwise with `columns`); rows whose id
+    this data set already has are skipped."""
     if not dataset:
         raise ImportFailed("A data set name is required.")
     domains = {d.slug: d for d in Domain.objects.filter(includes_all=False)}
     try:
-        rows = _parse_votes(csv.DictReader(stream), set(domains))
+        reader = csv.DictReader(stream)
+        if columns is None:
+            header, records = list(reader.fieldnames or []), iter(reader)
+        else:
+            header, records = _as_lmarena(reader, columns)
+        rows = _parse_votes(header, records, set(domains))
     except csv.Error as exc:
         raise ImportFailed(f"Not a readable CSV file: {exc}") from None
     except UnicodeDecodeError as exc:
@@ -232,10 +308,12 @@ def import_votes(stream: Iterable[str], *, dataset: str) -> ImportResult:
     return result
 
 
-def import_votes_file(path: Path, *, dataset: str) -> ImportResult:
+def import_votes_file(
+    path: Path, *, dataset: str, columns: PairwiseColumns | None = None
+) -> ImportResult:
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            return import_votes(handle, dataset=dataset)
+            return import_votes(handle, dataset=dataset, columns=columns)
     except OSError as exc:
         raise ImportFailed(f"Cannot read {path}: {exc.strerror}") from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 
+from arena import csvcells
 from arena.models import LanguageModel, Vote, VoteDomain
 from ratings.selectors import Leaderboard
 
@@ -43,15 +44,6 @@ LEADERBOARD_COLUMNS = [
     "snapshot",
 ]
 CHUNK = 5000
-# A leading =, +, -, @, tab or CR makes spreadsheets evaluate a cell as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: object) -> object:
-    """Quote text cells that a spreadsheet would otherwise run as formulas."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 class _Echo:
@@ -63,7 +55,7 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[object]]) -> Iterator[s
     writer = csv.writer(_Echo())
     yield writer.writerow(header)
     for row in rows:
-        yield writer.writerow([safe_cell(cell) for cell in row])
+        yield writer.writerow([csvcells.escape(cell) for cell in row])
 
 
 def vote_rows() -> Iterator[list[object]]:

@@ -89,3 +89,80 @@ def test_the_command_prints_a_summary(domains, tmp_path, capsys) -> None:
     call_command("import_votes", str(path), "--format", "lmarena")
     out = capsys.readouterr().out
     assert "3 rows read: 3 votes imported (1 self_battle excluded)" in out
+
+
+def test_a_generic_pairwise_csv_maps_its_columns_and_values(domains, tmp_path, capsys) -> None:
+    path = tmp_path / "prefs.csv"
+    path.write_text(
+        "row,left_model,right_model,preferred,annotator\n"
+        "1,alpha,bravo,left,ann-1\n2,alpha,bravo,right,ann-2\n3,bravo,alpha,same,ann-1\n"
+    )
+    call_command(
+        "import_votes",
+        str(path),
+        "--format",
+        "pairwise",
+        "--model-a",
+        "left_model",
+        "--model-b",
+        "right_model",
+        "--winner",
+        "preferred",
+        "--winner-values",
+        "left=model_a,right=model_b,same=tie",
+        "--id",
+        "row",
+        "--voter",
+        "annotator",
+    )
+    assert "3 rows read: 3 votes imported" in capsys.readouterr().out
+    votes = list(Vote.objects.order_by("external_id").values_list("outcome", "voter_id", "dataset"))
+    assert votes == [
+        ("model_a", "ann-1", "pairwise"),
+        ("model_b", "ann-2", "pairwise"),
+        ("tie", "ann-1", "pairwise"),
+    ]
+
+
+def test_a_pairwise_value_with_no_mapping_is_a_clear_error(domains, tmp_path) -> None:
+    path = tmp_path / "prefs.csv"
+    path.write_text("a,b,w\nx,y,left\nx,y,maybe\n")
+    with pytest.raises(CommandError, match="line 3: winner 'maybe'"):
+        call_command(
+            "import_votes",
+            str(path),
+            "--format",
+            "pairwise",
+            "--model-a",
+            "a",
+            "--model-b",
+            "b",
+            "--winner",
+            "w",
+            "--winner-values",
+            "left=model_a",
+        )
+    with pytest.raises(CommandError, match="Bad winner mapping"):
+        call_command("import_votes", str(path), "--format", "pairwise", "--winner-values", "x=y")
+
+
+def test_formula_like_cells_round_trip_without_becoming_formulas(domains, client) -> None:
+    cells = ['=HYPERLINK("http://evil.example","x")', "+1", "-1", "@x"]
+    text = "id,model_a,model_b,winner,voter_id\n" + "".join(
+        f'"{c.replace(chr(34), chr(34) * 2)}",alpha,bravo,tie,"{c.replace(chr(34), chr(34) * 2)}"\n'
+        for c in cells
+    )
+    import_votes(io.StringIO(text), dataset="lmarena")
+    assert sorted(Vote.objects.values_list("voter_id", flat=True)) == sorted(cells)
+
+    exported = b"".join(client.get("/export/votes.csv").streaming_content).decode()
+    import csv as csv_module
+
+    rows = list(csv_module.DictReader(io.StringIO(exported)))
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@")), value  # no formula cells
+    Vote.objects.all().delete()
+    import_votes(io.StringIO(exported), dataset="lmarena")
+    assert sorted(Vote.objects.values_list("voter_id", flat=True)) == sorted(cells)
+    assert sorted(Vote.objects.values_list("external_id", flat=True)) == sorted(cells)
