@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from arena.models import CostTier, Domain
-from ratings.models import DomainFit, RatingRow, RatingSnapshot
+from django.db.models import Q
+
+from arena.models import CostTier, Domain, LanguageModel
+from ratings.models import DomainFit, PairTally, RatingRow, RatingSnapshot
 
 
 class NotFound(Exception):
@@ -203,3 +205,119 @@ def overview_get(snapshot_id: int | None = None) -> Overview:
             ]
         )
     return Overview(snapshot, domains, tiers, rows)
+
+
+@dataclass(frozen=True)
+class Standing:
+    domain: Domain
+    rating: float | None
+    rating_lower: float | None
+    rating_upper: float | None
+    rank_ub: int | None
+    rank_lb: int | None
+    votes: int
+    tier: CostTier | None
+    tier_rank_ub: int | None
+    tier_rank_lb: int | None
+    provisional: bool
+    unrated_reason: str
+
+
+@dataclass(frozen=True)
+class HeadToHead:
+    opponent: str
+    opponent_name: str
+    wins: int
+    losses: int
+    draws: int
+
+    @property
+    def votes(self) -> int:
+        return self.wins + self.losses + self.draws
+
+    @property
+    def win_rate(self) -> float:
+        return (self.wins + 0.5 * self.draws) / self.votes if self.votes else 0.0
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    snapshot_id: int
+    created_at: object
+    rating: float | None
+    rating_lower: float | None
+    rating_upper: float | None
+    votes: int
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    model: LanguageModel
+    snapshot: RatingSnapshot | None
+    standings: list[Standing]
+    head_to_head: list[HeadToHead]
+    history: list[HistoryPoint]
+
+
+def model_profile_get(slug: str, *, snapshot_id: int | None = None) -> ModelProfile:
+    """A model's standing in every domain and tier, its record against each opponent (overall,
+    as currently counted) and its overall rating in every snapshot so far."""
+    model = LanguageModel.objects.select_related("organisation").filter(slug=slug).first()
+    if model is None:
+        raise NotFound(f"No model {slug!r}.")
+    snapshot = snapshot_get(snapshot_id)
+    standings: list[Standing] = []
+    if snapshot is not None:
+        standings = [
+            Standing(
+                row.domain,
+                row.rating,
+                row.rating_lower,
+                row.rating_upper,
+                row.rank_ub,
+                row.rank_lb,
+                row.votes,
+                row.tier,
+                row.tier_rank_ub,
+                row.tier_rank_lb,
+                row.provisional,
+                row.unrated_reason,
+            )
+            for row in RatingRow.objects.filter(snapshot=snapshot, model=model)
+            .select_related("domain", "tier")
+            .order_by("domain__position", "domain__slug")
+        ]
+    overall = Domain.objects.filter(includes_all=True).first()
+    records = []
+    if overall is not None:
+        for tally in (
+            PairTally.objects.filter(domain=overall)
+            .filter(Q(model_lo=model) | Q(model_hi=model))
+            .select_related("model_lo", "model_hi")
+        ):
+            mine_lo = tally.model_lo_id == model.pk
+            opponent = tally.model_hi if mine_lo else tally.model_lo
+            records.append(
+                HeadToHead(
+                    opponent.slug,
+                    opponent.display_name,
+                    tally.lo_wins if mine_lo else tally.hi_wins,
+                    tally.hi_wins if mine_lo else tally.lo_wins,
+                    tally.ties + tally.both_bad,
+                )
+            )
+    records.sort(key=lambda r: (-r.votes, r.opponent))
+    history = [
+        HistoryPoint(
+            row.snapshot_id,
+            row.snapshot.created_at,
+            row.rating,
+            row.rating_lower,
+            row.rating_upper,
+            row.votes,
+        )
+        for row in RatingRow.objects.filter(model=model, domain__includes_all=True)
+        .select_related("snapshot")
+        .order_by("snapshot_id")
+    ]
+    return ModelProfile(model, snapshot, standings, records, history)

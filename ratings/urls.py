@@ -7,6 +7,7 @@ from ratings import views
 app_name = "ratings"
 urlpatterns = [
     path("leaderboard/", views.leaderboard_page, name="leaderboard"),
+    path("models/<str:slug>/", views.model_page, name="model"),
     path("api/v1/leaderboard", views.api_leaderboard, name="api_leaderboard"),
     path("export/votes.csv", views.export_votes_csv, name="export_votes"),
     path("export/leaderboard.csv", views.export_leaderboard_csv, name="export_leaderboard"),

@@ -14,7 +14,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from ratings import exports
-from ratings.selectors import Entry, Leaderboard, NotFound, leaderboard_get, overview_get
+from ratings.selectors import (
+    Entry,
+    Leaderboard,
+    NotFound,
+    leaderboard_get,
+    model_profile_get,
+    overview_get,
+)
 
 
 class BadQuery(Exception):
@@ -131,3 +138,15 @@ def export_leaderboard_csv(request: HttpRequest) -> HttpResponse:
 @require_GET
 def export_votes_csv(request: HttpRequest) -> StreamingHttpResponse:
     return _csv_response(exports.csv_lines(exports.VOTE_COLUMNS, exports.vote_rows()), "votes.csv")
+
+
+@require_GET
+def model_page(request: HttpRequest, slug: str) -> HttpResponse:
+    raw_snapshot = request.GET.get("snapshot") or None
+    if raw_snapshot is not None and not raw_snapshot.isdigit():
+        return render(request, "ratings/error.html", {"message": "Bad snapshot id."}, status=400)
+    try:
+        profile = model_profile_get(slug, snapshot_id=int(raw_snapshot) if raw_snapshot else None)
+    except NotFound as exc:
+        return render(request, "ratings/error.html", {"message": str(exc)}, status=404)
+    return render(request, "ratings/model.html", {"profile": profile})

@@ -128,9 +128,7 @@ def test_a_price_tier_re_ranks_its_members_among_themselves(
     assert client.get("/api/v1/leaderboard?tier=nope").status_code == 404
 
 
-def test_the_overview_names_every_tied_leader_per_domain_and_tier(
-    client: Client, snapshot
-) -> None:
+def test_the_overview_names_every_tied_leader_per_domain_and_tier(client: Client, snapshot) -> None:
     from ratings.selectors import overview_get
 
     overview = overview_get()
@@ -143,3 +141,24 @@ def test_the_overview_names_every_tied_leader_per_domain_and_tier(
     assert 'data-testid="overview"' in html
     for leader in overall_all_prices.leaders:
         assert leader.display_name in html
+
+
+def test_a_model_page_shows_standings_head_to_head_and_history(
+    client: Client, snapshot, models
+) -> None:
+    Vote.objects.create(model_a=models[0], model_b=models[1], outcome="model_a")
+    refit()
+    html = client.get("/models/alpha-7b/").content.decode()
+    for testid in ("standings", "head-to-head", "history"):
+        assert f'data-testid="{testid}"' in html
+    assert "Bravo 70B" in html and "Charlie 1T" in html
+    from ratings.selectors import model_profile_get
+
+    profile = model_profile_get("alpha-7b")
+    assert len(profile.history) == 2
+    vs_bravo = next(r for r in profile.head_to_head if r.opponent == "bravo-70b")
+    assert (
+        vs_bravo.votes
+        == Vote.objects.filter(model_a__in=models[:2], model_b__in=models[:2]).count()
+    )
+    assert client.get("/models/nope/").status_code == 404
