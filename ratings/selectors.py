@@ -321,3 +321,8 @@ def model_profile_get(slug: str, *, snapshot_id: int | None = None) -> ModelProf
         .order_by("snapshot_id")
     ]
     return ModelProfile(model, snapshot, standings, records, history)
+
+
+def snapshots_list(*, limit: int = 100) -> list[RatingSnapshot]:
+    """The newest snapshots, newest first."""
+    return list(RatingSnapshot.objects.order_by("-id")[:limit])

@@ -21,6 +21,7 @@ from ratings.selectors import (
     leaderboard_get,
     model_profile_get,
     overview_get,
+    snapshots_list,
 )
 
 
@@ -93,18 +94,7 @@ def api_leaderboard(request: HttpRequest) -> JsonResponse:
         {
             "domain": board.domain.slug,
             "tier": board.tier.slug if board.tier else None,
-            "snapshot": None
-            if snapshot is None
-            else {
-                "id": snapshot.pk,
-                "created_at": snapshot.created_at.isoformat(),
-                "method": snapshot.method,
-                "params": snapshot.params,
-                "code_version": snapshot.code_version,
-                "last_vote_id": snapshot.last_vote_id,
-                "votes_counted": snapshot.votes_counted,
-                "votes_excluded": snapshot.votes_excluded,
-            },
+            "snapshot": None if snapshot is None else _snapshot_json(snapshot),
             "domain_votes": board.fit.votes if board.fit else 0,
             "tied_leaders": [e.model for e in board.tied_leaders],
             "entries": [_entry_json(e) for e in board.entries],
@@ -150,3 +140,29 @@ def model_page(request: HttpRequest, slug: str) -> HttpResponse:
     except NotFound as exc:
         return render(request, "ratings/error.html", {"message": str(exc)}, status=404)
     return render(request, "ratings/model.html", {"profile": profile})
+
+
+def _snapshot_json(snapshot: Any) -> dict[str, Any]:
+    return {
+        "id": snapshot.pk,
+        "created_at": snapshot.created_at.isoformat(),
+        "started_at": snapshot.started_at.isoformat() if snapshot.started_at else None,
+        "method": snapshot.method,
+        "params": snapshot.params,
+        "code_version": snapshot.code_version,
+        "last_vote_id": snapshot.last_vote_id,
+        "votes_counted": snapshot.votes_counted,
+        "votes_excluded": snapshot.votes_excluded,
+        "votes_added": snapshot.votes_added,
+        "votes_removed": snapshot.votes_removed,
+    }
+
+
+@require_GET
+def snapshots_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "ratings/snapshots.html", {"snapshots": snapshots_list()})
+
+
+@require_GET
+def api_snapshots(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"snapshots": [_snapshot_json(s) for s in snapshots_list()]})

@@ -162,3 +162,11 @@ def test_a_model_page_shows_standings_head_to_head_and_history(
         == Vote.objects.filter(model_a__in=models[:2], model_b__in=models[:2]).count()
     )
     assert client.get("/models/nope/").status_code == 404
+
+
+def test_the_snapshot_list_links_every_snapshot(client: Client, snapshot) -> None:
+    html = client.get("/snapshots/").content.decode()
+    assert f"?snapshot={snapshot.pk}" in html
+    body = client.get("/api/v1/snapshots").json()
+    assert body["snapshots"][0]["id"] == snapshot.pk
+    assert body["snapshots"][0]["votes_counted"] == snapshot.votes_counted
