@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q, QuerySet, Value
@@ -19,6 +21,7 @@ from django.utils import timezone
 
 from arena.models import CostTier, Domain, LanguageModel, Vote, VoteDomain
 from ratings import maths
+from ratings.consumers import GROUP
 from ratings.models import DomainFit, PairTally, RatingRow, RatingSnapshot
 
 logger = logging.getLogger(__name__)
@@ -295,6 +298,7 @@ def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
         )
         snapshot.refresh_from_db(fields=["duration_ms"])
         _fault_point()
+        transaction.on_commit(lambda: broadcast_snapshot(snapshot.pk))
     logger.info(
         "snapshot %s: +%d -%d votes, %d ms", snapshot.pk, added, removed, snapshot.duration_ms
     )
@@ -365,3 +369,16 @@ def _rating_rows(
             )
         )
     return built
+
+
+def broadcast_snapshot(snapshot_id: int) -> None:
+    """Tell open leaderboard pages a snapshot is out; pages also poll, so a miss is harmless."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            GROUP, {"type": "snapshot.published", "snapshot": snapshot_id}
+        )
+    except Exception:
+        logger.warning("could not broadcast snapshot %s", snapshot_id, exc_info=True)
