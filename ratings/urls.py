@@ -10,6 +10,7 @@ urlpatterns = [
     path("models/<str:slug>/", views.model_page, name="model"),
     path("snapshots/", views.snapshots_page, name="snapshots"),
     path("api/v1/snapshots", views.api_snapshots, name="api_snapshots"),
+    path("api/v1/schema", views.api_schema, name="api_schema"),
     path("api/v1/leaderboard", views.api_leaderboard, name="api_leaderboard"),
     path("export/votes.csv", views.export_votes_csv, name="export_votes"),
     path("export/leaderboard.csv", views.export_leaderboard_csv, name="export_leaderboard"),

@@ -13,7 +13,7 @@ from django.http import (
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from ratings import exports
+from ratings import exports, openapi
 from ratings.selectors import (
     Entry,
     Leaderboard,
@@ -166,3 +166,8 @@ def snapshots_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 def api_snapshots(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"snapshots": [_snapshot_json(s) for s in snapshots_list()]})
+
+
+@require_GET
+def api_schema(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(openapi.schema(), json_dumps_params={"ensure_ascii": False})

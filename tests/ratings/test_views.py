@@ -170,3 +170,17 @@ def test_the_snapshot_list_links_every_snapshot(client: Client, snapshot) -> Non
     body = client.get("/api/v1/snapshots").json()
     assert body["snapshots"][0]["id"] == snapshot.pk
     assert body["snapshots"][0]["votes_counted"] == snapshot.votes_counted
+
+
+def test_the_openapi_schema_describes_every_api_path(client: Client, snapshot) -> None:
+    schema = client.get("/api/v1/schema").json()
+    assert schema["openapi"].startswith("3.")
+    for path in schema["paths"]:
+        query = "?domain=overall" if "leaderboard" in path else ""
+        assert client.get(path + query).status_code == 200, path
+    entry_fields = set(
+        schema["paths"]["/api/v1/leaderboard"]["get"]["responses"]["200"]["content"][
+            "application/json"
+        ]["schema"]["properties"]["entries"]["items"]["properties"]
+    )
+    assert entry_fields == set(client.get("/api/v1/leaderboard").json()["entries"][0])
