@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
+from django.core.cache import cache
 from django.db.models import Q
 
 from arena.models import CostTier, Domain, LanguageModel
 from ratings.models import DomainFit, PairTally, RatingRow, RatingSnapshot
+
+T = TypeVar("T")
 
 
 class NotFound(Exception):
@@ -76,9 +81,35 @@ def snapshot_get(snapshot_id: int | None = None) -> RatingSnapshot | None:
         raise NotFound(f"No snapshot {snapshot_id}.") from None
 
 
+# Snapshots never change, so a table read for one is cached; catalogue edits (names, prices)
+# show up when the entry expires or a new snapshot is published.
+CACHE_SECONDS = 600
+
+
+def _cached(key: str, compute: Callable[[], T]) -> T:
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHE_SECONDS)
+    return value
+
+
 def leaderboard_get(
     *, domain_slug: str = "overall", snapshot_id: int | None = None, tier_slug: str | None = None
 ) -> Leaderboard:
+    """Return one domain's table in one snapshot (see `_leaderboard`), from cache when possible."""
+    if snapshot_id is None:
+        latest = snapshot_get()
+        snapshot_id = latest.pk if latest else None
+    if snapshot_id is None:
+        return _leaderboard(domain_slug, None, tier_slug)
+    return _cached(
+        f"leaderboard:{snapshot_id}:{domain_slug}:{tier_slug or ''}",
+        lambda: _leaderboard(domain_slug, snapshot_id, tier_slug),
+    )
+
+
+def _leaderboard(domain_slug: str, snapshot_id: int | None, tier_slug: str | None) -> Leaderboard:
     """Return one domain's table in one snapshot, best rating first, unrated models last.
 
     With a tier, only the models that were in that price tier when the snapshot was taken,
@@ -94,7 +125,7 @@ def leaderboard_get(
         tier = next((t for t in tiers if t.slug == tier_slug), None)
         if tier is None:
             raise NotFound(f"No cost tier {tier_slug!r}.")
-    snapshot = snapshot_get(snapshot_id)
+    snapshot = snapshot_get(snapshot_id) if snapshot_id is not None else None
     if snapshot is None:
         return Leaderboard(None, domain, domains, None, [], tier, tiers)
     fit = DomainFit.objects.filter(snapshot=snapshot, domain=domain).first()
@@ -161,10 +192,20 @@ class Overview:
 
 
 def overview_get(snapshot_id: int | None = None) -> Overview:
+    """The domains x price tiers matrix, from cache when possible (see `_overview`)."""
+    if snapshot_id is None:
+        latest = snapshot_get()
+        snapshot_id = latest.pk if latest else None
+    if snapshot_id is None:
+        return _overview(None)
+    return _cached(f"overview:{snapshot_id}", lambda: _overview(snapshot_id))
+
+
+def _overview(snapshot_id: int | None) -> Overview:
     """The domains x price tiers matrix: in each cell, every model whose rank range includes 1."""
     domains = list(Domain.objects.all())
     tiers = list(CostTier.objects.all())
-    snapshot = snapshot_get(snapshot_id)
+    snapshot = snapshot_get(snapshot_id) if snapshot_id is not None else None
     if snapshot is None:
         return Overview(None, domains, tiers, [])
     leaders: dict[tuple[int, int | None], list[Leader]] = {}
