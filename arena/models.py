@@ -208,6 +208,10 @@ class Battle(models.Model):
                 condition=~Q(model_a=models.F("model_b")), name="battle_two_models"
             ),
         ]
+        indexes = [
+            # Failed battles are few and counted in every snapshot's exclusion figures.
+            models.Index(fields=["status"], condition=Q(status="failed"), name="battle_failed"),
+        ]
 
     def __str__(self) -> str:
         return str(self.id)

@@ -27,6 +27,8 @@ class RatingSnapshot(models.Model):
     # What this refit changed in the tallies: votes newly counted, and votes taken out.
     votes_added = models.PositiveIntegerField(default=0)
     votes_removed = models.PositiveIntegerField(default=0)
+    # Battles that could not be voted on because a side failed (error, timeout, bad stream).
+    battles_failed = models.PositiveIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(default=0)
 
     class Meta:

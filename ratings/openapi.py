@@ -47,6 +47,7 @@ SNAPSHOT = {
         "votes_excluded": {"type": "object", "additionalProperties": {"type": "integer"}},
         "votes_added": {"type": "integer"},
         "votes_removed": {"type": "integer"},
+        "battles_failed": {"type": "integer"},
     },
 }
 ENTRY = {

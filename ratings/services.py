@@ -19,7 +19,7 @@ from django.db.models import Count, Max, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from arena.models import CostTier, Domain, LanguageModel, Vote, VoteDomain
+from arena.models import Battle, CostTier, Domain, LanguageModel, Vote, VoteDomain
 from ratings import maths
 from ratings.consumers import GROUP
 from ratings.models import DomainFit, PairTally, RatingRow, RatingSnapshot
@@ -268,6 +268,7 @@ def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
             votes_excluded=excluded,
             votes_added=added,
             votes_removed=removed,
+            battles_failed=Battle.objects.filter(status=Battle.Status.FAILED).count(),
         )
         model_ids = {int(row.model) for r in results for row in r.rows}
         models = LanguageModel.objects.in_bulk(model_ids)

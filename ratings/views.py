@@ -155,6 +155,7 @@ def _snapshot_json(snapshot: Any) -> dict[str, Any]:
         "votes_excluded": snapshot.votes_excluded,
         "votes_added": snapshot.votes_added,
         "votes_removed": snapshot.votes_removed,
+        "battles_failed": snapshot.battles_failed,
     }
 
 

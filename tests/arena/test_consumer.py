@@ -114,3 +114,18 @@ async def test_a_failed_side_makes_the_battle_unvotable(models) -> None:
     answer = await sync_to_async(Answer.objects.filter(side="a").get)()
     assert answer.status == Answer.Status.ERROR
     assert "ConnectError" in answer.error_detail
+
+
+async def test_a_failed_battle_is_counted_in_the_next_snapshot(models) -> None:
+    from ratings.services import refit
+
+    await sync_to_async(
+        lambda: LanguageModel.objects.filter(slug__in=["alpha-7b", "bravo-70b"]).update(
+            endpoint_base_url="http://127.0.0.1:9/v1"
+        )
+    )()
+    battle = await sync_to_async(services.battle_create)(voter_id=ALICE, prompt="Hi")
+    await _frames(battle.pk)
+
+    snapshot, _ = await sync_to_async(refit)(force=True)
+    assert snapshot.battles_failed == 1
