@@ -38,6 +38,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Catalogue: {result.created} models created, {result.updated} updated."
             )
-        self.stdout.write("Refit: snapshot ", ending="")
+        self.stdout.write("Refit: ", ending="")
         # New prices move models between tiers: publish a snapshot that shows it.
         call_command("refit", force=catalogue_changed, stdout=self.stdout, stderr=self.stderr)
