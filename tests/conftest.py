@@ -20,6 +20,8 @@ from arena.models import (
     Organisation,
     PoolAnswer,
     PoolPrompt,
+    Vote,
+    VoteDomain,
 )
 from config.celery import app as celery_app
 
@@ -138,3 +140,28 @@ def complete_battle(pool_prompt: PoolPrompt) -> Battle:
             0,
         )
     return services.battle_finish(battle=battle, turn=turn, answers=answers)
+
+
+# A small, connected set of results between the three `models` (indices into that list).
+ROUND_ROBIN = [
+    (0, 1, "model_a"),
+    (1, 2, "model_a"),
+    (2, 0, "model_b"),
+    (0, 1, "tie"),
+    (1, 0, "model_a"),
+    (2, 1, "both_bad"),
+    (1, 2, "model_b"),
+]
+
+
+def cast_votes(
+    models: list[LanguageModel], pattern: list[tuple[int, int, str]], domain: Domain | None = None
+) -> list[Vote]:
+    """Store votes between `models` (as imported votes are: no battle), optionally labelled."""
+    votes = []
+    for a, b, outcome in pattern:
+        vote = Vote.objects.create(model_a=models[a], model_b=models[b], outcome=outcome)
+        if domain is not None:
+            VoteDomain.objects.create(vote=vote, domain=domain, source=VoteDomain.Source.IMPORT)
+        votes.append(vote)
+    return votes

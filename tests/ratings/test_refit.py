@@ -7,24 +7,14 @@ from arena import services as arena_services
 from arena.models import LanguageModel, Vote
 from ratings.models import DomainFit, ImmutableError, RatingRow, RatingSnapshot
 from ratings.services import refit
+from tests.conftest import ROUND_ROBIN as ROUND_ROBIN_BASE
+from tests.conftest import cast_votes
+
+ROUND_ROBIN = ROUND_ROBIN_BASE * 3
 
 
 def _votes(models: list[LanguageModel], pattern: list[tuple[int, int, str]]) -> list[Vote]:
-    return [
-        Vote.objects.create(model_a=models[a], model_b=models[b], outcome=outcome)
-        for a, b, outcome in pattern
-    ]
-
-
-ROUND_ROBIN = [
-    (0, 1, "model_a"),
-    (1, 2, "model_a"),
-    (2, 0, "model_b"),
-    (0, 1, "tie"),
-    (1, 0, "model_a"),
-    (2, 1, "both_bad"),
-    (1, 2, "model_b"),
-] * 3
+    return cast_votes(models, pattern)
 
 
 def test_a_refit_writes_a_snapshot_of_every_rated_model(models) -> None:

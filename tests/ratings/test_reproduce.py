@@ -7,17 +7,9 @@ from django.test import Client
 
 from arena.models import Vote, VoteDomain
 from ratings.services import refit
+from tests.conftest import ROUND_ROBIN
 
-PATTERN = [
-    (0, 1, "model_a"),
-    (1, 2, "model_a"),
-    (2, 0, "model_b"),
-    (0, 1, "tie"),
-    (1, 0, "model_a"),
-    (2, 1, "both_bad"),
-    (1, 2, "model_b"),
-    (0, 2, "model_a"),
-] * 4
+PATTERN = [*ROUND_ROBIN, (0, 2, "model_a")] * 4
 
 
 @pytest.fixture

@@ -8,24 +8,15 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from arena.models import Vote, VoteDomain
+from arena.models import Vote
 from ratings.services import refit
+from tests.conftest import ROUND_ROBIN, cast_votes
 
 
 @pytest.fixture
 def snapshot(models, domains):  # type: ignore[no-untyped-def]
-    pattern = [
-        (0, 1, "model_a"),
-        (1, 2, "model_a"),
-        (2, 0, "model_b"),
-        (0, 1, "tie"),
-        (1, 0, "model_a"),
-        (2, 1, "both_bad"),
-        (1, 2, "model_b"),
-    ] * 5
-    for a, b, outcome in pattern:
-        vote = Vote.objects.create(model_a=models[a], model_b=models[b], outcome=outcome)
-        VoteDomain.objects.create(vote=vote, domain=domains["coding"], source="import")
+    pattern = ROUND_ROBIN * 5
+    cast_votes(models, pattern, domains["coding"])
     return refit()[0]
 
 
