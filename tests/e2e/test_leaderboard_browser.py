@@ -1,0 +1,61 @@
+"""Readers' pages in a real browser: every page shows its parts and logs no error."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import Stack
+
+MODELS = ["north-1", "east-2", "south-3", "west-4"]
+
+
+@pytest.fixture(scope="module")
+def rated(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Stack:
+    """Votes between four priced models, imported and fitted."""
+    folder = tmp_path_factory.mktemp("votes")
+    rows = ["id,model_a,model_b,winner,category_tag.math_v0.1.math"]
+    n = 0
+    for i, a in enumerate(MODELS):
+        for j, b in enumerate(MODELS):
+            if i == j:
+                continue
+            for k in range(12):
+                outcome = "model_a" if (k % 4) < (3 if i < j else 1) else "tie"
+                rows.append(f"v{n},{a},{b},{outcome},{k % 2}.0")
+                n += 1
+    (folder / "votes.csv").write_text("\n".join(rows) + "\n")
+    (folder / "catalog.csv").write_text(
+        "model_id,display_name,provider,open_weights,license,total_params_b,active_params_b,"
+        "input_usd_per_mtok,output_usd_per_mtok\n"
+        + "".join(
+            f"{m},{m.title()},Lab {m[0].upper()},true,apache-2.0,7,7,"
+            f"{0.1 * (k + 1)},{0.4 * (k + 1)}\n"
+            for k, m in enumerate(MODELS)
+        )
+    )
+    stack.manage("import_votes", str(folder / "votes.csv"), "--dataset", "browser")
+    stack.manage("import_catalog", str(folder / "catalog.csv"))
+    stack.manage("refit", "--force")
+    return stack
+
+
+@pytest.mark.parametrize(
+    ("path", "selectors"),
+    [
+        ("/leaderboard/", ["[data-testid=overview]", "table.board", "#pareto svg"]),
+        ("/leaderboard/?domain=math", ["table.board", "#pareto svg"]),
+        ("/leaderboard/?domain=overall&tier=budget", ["table.board"]),
+        (
+            "/models/north-1/",
+            ["[data-testid=standings]", "[data-testid=head-to-head]", "[data-testid=history]"],
+        ),
+        ("/snapshots/", ["[data-testid=snapshots]"]),
+    ],
+)
+def test_each_page_shows_its_parts_without_errors(page, rated: Stack, path: str, selectors) -> None:
+    for language in ("en", "zh-hans"):
+        page.context.add_cookies([{"name": "django_language", "value": language, "url": rated.url}])
+        page.goto(rated.url + path)
+        for selector in selectors:
+            page.wait_for_selector(selector, timeout=10_000)
+        assert page.console_errors == [], (path, language, page.console_errors)
