@@ -123,7 +123,8 @@ else:
             "LOCATION": DATA_DIR / "cache",
         }
     }
-    CELERY_BROKER_URL = "filesystem://"
+    # The filesystem transport ignores the host; naming one keeps kombu from warning.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     _queue_dir = DATA_DIR / "broker"
     for _folder in ("queue", "processed"):
         (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,125 @@
+"""Benchmark the reader-facing paths: leaderboard server time and streaming-export memory.
+
+    .venv/bin/python bench/pages.py [--export-votes 1000000] [--requests 200]
+
+Runs in a fresh embedded database in a temporary folder (nothing else is touched): imports the
+real votes from ../shared/data (135,634 LMArena votes and the model catalogue), fits, then
+  1. times the leaderboard overview page, the cell page and the JSON API through Django's full
+     request path (median and p95 server time, warm cache, and the first, cold request);
+  2. adds synthetic votes up to --export-votes in total and streams /export/votes.csv to the
+     void, reporting the peak Python heap (tracemalloc) and the peak RSS of the process.
+Targets (issue "public leaderboard"): overview under 50 ms median; export peak under 200 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--export-votes", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="arena-pages-bench-")
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("REDIS_URL", None)
+    os.environ["ARENA_DATA_DIR"] = workdir
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    data = Path(settings.SHARED_DATA_DIR)
+    if not (data / "arena-140k" / "votes.csv").is_file():
+        sys.exit(f"needs the real votes at {data}/arena-140k/votes.csv")
+    call_command("migrate", verbosity=0)
+    with open(os.devnull, "w") as quiet:
+        call_command("import_votes", str(data / "arena-140k" / "votes.csv"), stdout=quiet)
+        call_command("import_catalog", str(data / "model_catalog.csv"), stdout=quiet)
+        call_command("refit", "--force", stdout=quiet, stderr=quiet)
+
+    client = Client()
+    print(f"{'path':<45} {'cold ms':>8} {'median ms':>10} {'p95 ms':>8}")
+    for path in ("/leaderboard/", "/leaderboard/?domain=math&tier=mid", "/api/v1/leaderboard"):
+        start = time.perf_counter()
+        assert client.get(path).status_code == 200
+        cold = (time.perf_counter() - start) * 1000
+        times = []
+        for _ in range(args.requests):
+            start = time.perf_counter()
+            response = client.get(path)
+            times.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200
+        times.sort()
+        p95 = times[int(0.95 * len(times)) - 1]
+        print(f"{path:<45} {cold:>8.1f} {statistics.median(times):>10.2f} {p95:>8.2f}")
+
+    from arena.models import LanguageModel, Vote
+
+    have = Vote.objects.count()
+    extra = max(0, args.export_votes - have)
+    ids = list(LanguageModel.objects.values_list("id", flat=True))
+    start = time.perf_counter()
+    with connection.cursor() as cursor:
+        batch = []
+        for k in range(extra):
+            a = ids[k % len(ids)]
+            b = ids[(k * 7 + 3) % len(ids)]
+            if a == b:
+                b = ids[(k * 7 + 4) % len(ids)]
+            batch.append((a, b, ("model_a", "model_b", "tie", "both_bad")[k % 4]))
+            if len(batch) == 50_000 or k == extra - 1:
+                cursor.executemany(
+                    "INSERT INTO arena_vote (model_a_id, model_b_id, outcome, voter_id, "
+                    "excluded_reason, dataset, external_id, created_at, status_changed_at, "
+                    "needs_tally, in_tally) VALUES (?, ?, ?, '', '', 'bench', '', "
+                    "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 0, 0)",
+                    batch,
+                )
+                batch = []
+    total = Vote.objects.count()
+    print(
+        f"\nexport: {total:,} votes stored ({extra:,} synthetic added in "
+        f"{time.perf_counter() - start:.0f} s)"
+    )
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tracemalloc.start()
+    start = time.perf_counter()
+    response = client.get("/export/votes.csv")
+    size = rows = 0
+    for chunk in response.streaming_content:
+        size += len(chunk)
+        rows += 1
+    seconds = time.perf_counter() - start
+    heap_peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"export: {rows - 1:,} rows, {size / 2**20:.0f} MB in {seconds:.1f} s "
+        f"({(rows - 1) / seconds:,.0f} rows/s)"
+    )
+    print(
+        f"export: peak Python heap while streaming {heap_peak:.1f} MB (tracemalloc); "
+        f"process peak RSS {rss_peak:.0f} MB (before the export: {rss_before:.0f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
