@@ -8,8 +8,10 @@ stream; they end it with a `Finished` whose status says what went wrong.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
+import ssl
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +43,12 @@ Event = Delta | Finished
 Message = dict[str, str]
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for every client: building one costs 75-170 ms and blocks the loop."""
+    return httpx.create_ssl_context()
+
+
 def _timeout() -> httpx.Timeout:
     return httpx.Timeout(
         connect=settings.ARENA_BACKEND_CONNECT_TIMEOUT,
@@ -70,7 +78,7 @@ async def stream_live(
         "max_tokens": settings.ARENA_MAX_OUTPUT_TOKENS,
     }
     own_client = client is None
-    client = client or httpx.AsyncClient(timeout=_timeout())
+    client = client or httpx.AsyncClient(timeout=_timeout(), verify=_ssl_context())
     try:
         async with client.stream("POST", url, json=body, headers=headers) as response:
             if response.status_code != 200:
@@ -97,6 +105,10 @@ async def stream_live(
 async def _parse_sse(lines: AsyncIterator[str]) -> AsyncIterator[Event]:
     finish_reason = ""
     usage: dict[str, int] = {}
+    # Servers that ignore stream_options.include_usage (llama.cpp's Python server, some
+    # proxies) send no token counts; then each content chunk counts as one token, which is how
+    # these servers stream. The prompt's size stays unknown.
+    chunks = 0
     async for line in lines:
         if not line.startswith("data:"):
             continue  # comments, event names and keep-alives
@@ -114,6 +126,7 @@ async def _parse_sse(lines: AsyncIterator[str]) -> AsyncIterator[Event]:
                 if content:
                     if not isinstance(content, str):
                         raise TypeError("delta content is not a string")
+                    chunks += 1
                     yield Delta(content)
                 finish_reason = choice.get("finish_reason") or finish_reason
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
@@ -127,7 +140,7 @@ async def _parse_sse(lines: AsyncIterator[str]) -> AsyncIterator[Event]:
         Answer.Status.TRUNCATED if finish_reason == "length" else Answer.Status.OK,
         finish_reason=finish_reason,
         prompt_tokens=usage.get("prompt_tokens"),
-        completion_tokens=usage.get("completion_tokens"),
+        completion_tokens=usage.get("completion_tokens", chunks),
     )
 
 

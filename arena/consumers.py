@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -23,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from arena import services
 from arena.backends import Delta, Event, Finished, monotonic_ms, stream_live, stream_pool
-from arena.models import Answer, Battle, Turn
+from arena.models import Answer, Battle, PoolAnswer, Turn
 from arena.rendering import render_markdown
 
 FAILURE_MESSAGES = {
@@ -43,6 +44,32 @@ def _load(battle_id: str) -> tuple[Battle, list[Turn]] | None:
     if battle is None:
         return None
     return battle, list(battle.turns.prefetch_related("answers").order_by("index"))
+
+
+@dataclass
+class _Opening:
+    battle: Battle
+    turns: list[Turn]
+    claimed: bool
+    # What each side is sent (conversation messages, or the stored pool answer), prepared in
+    # the same database round trip as the claim: time to first token is what voters feel.
+    sources: dict[str, object]
+
+
+def _open(battle_id: str) -> _Opening | None:
+    loaded = _load(battle_id)
+    if loaded is None:
+        return None
+    battle, turns = loaded
+    claimed = services.battle_claim_stream(battle_id)
+    sources: dict[str, object] = {}
+    if claimed:
+        for side in ("a", "b"):
+            if battle.source == Battle.Source.POOL:
+                sources[side] = services.pool_answer_for(battle, side)
+            else:
+                sources[side] = _conversation(turns[-1], side)
+    return _Opening(battle, turns, claimed, sources)
 
 
 def _stored_answers(turn: Turn) -> dict[str, Answer]:
@@ -78,16 +105,17 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
     async def run(self, battle_id: str) -> None:
         self.battle_id = battle_id
         self.stopped = False
-        loaded = await database_sync_to_async(_load)(battle_id)
-        if loaded is None:
+        opening = await database_sync_to_async(_open)(battle_id)
+        if opening is None:
             await self.send_json({"type": "error", "message": _("This battle does not exist.")})
             await self.close()
             return
-        battle, turns = loaded
+        battle, turns = opening.battle, opening.turns
+        self.sources = opening.sources
+        self.claimed = opening.claimed
         for earlier in turns[:-1]:
             await self.send_turn(earlier, _stored_answers(earlier))
         turn = turns[-1]
-        self.claimed = await database_sync_to_async(services.battle_claim_stream)(battle_id)
         if not self.claimed:
             await self.replay(battle, turn)
             return
@@ -123,15 +151,14 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
         return side, (text, done, first_ms, monotonic_ms(started))
 
     async def source(self, battle: Battle, turn: Turn, side: str) -> AsyncIterator[Event]:
-        if battle.source == Battle.Source.POOL:
-            answer = await database_sync_to_async(services.pool_answer_for)(battle, side)
+        prepared = self.sources[side]
+        if isinstance(prepared, PoolAnswer):
             return stream_pool(
-                answer.text,
-                completion_tokens=answer.completion_tokens,
-                latency_ms=answer.latency_ms,
+                prepared.text,
+                completion_tokens=prepared.completion_tokens,
+                latency_ms=prepared.latency_ms,
             )
-        messages = await database_sync_to_async(_conversation)(turn, side)
-        return stream_live(battle.model_for(side), messages)
+        return stream_live(battle.model_for(side), prepared)  # type: ignore[arg-type]
 
     async def send_turn(self, turn: Turn, answers: dict[str, Answer]) -> None:
         """Send one stored turn: its prompt, each side's text and its rendered form."""

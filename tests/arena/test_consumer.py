@@ -5,12 +5,11 @@ import json
 import pytest
 import pytest_asyncio
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.db import connections
 
 from arena import services
-from arena.models import Answer, Battle, LanguageModel, Organisation
-from config.asgi import application
+from arena.models import Answer, Battle, LanguageModel
+from tests.arena.streaming import battle_frames, identity_names
 from tests.conftest import ALICE
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -23,34 +22,10 @@ async def _close_worker_thread_connection():  # type: ignore[no-untyped-def]
     await sync_to_async(connections.close_all)()
 
 
-async def _frames(battle_id: object) -> list[dict]:
-    communicator = WebsocketCommunicator(
-        application, f"/ws/battles/{battle_id}/", headers=[(b"origin", b"http://localhost")]
-    )
-    connected, _ = await communicator.connect()
-    assert connected
-    frames = []
-    while True:
-        frame = await communicator.receive_json_from(timeout=10)
-        frames.append(frame)
-        if frame["type"] in ("complete", "error"):
-            break
-    await communicator.disconnect()
-    return frames
-
-
-def _names() -> set[str]:
-    names = set()
-    for model in LanguageModel.objects.all():
-        names |= {model.slug, model.display_name}
-    names |= set(Organisation.objects.values_list("name", flat=True))
-    return names
-
-
 async def test_it_streams_both_pool_answers_and_stores_them(pool_prompt) -> None:
     battle = await sync_to_async(services.battle_create)(voter_id=ALICE, pool_prompt=pool_prompt)
 
-    frames = await _frames(battle.pk)
+    frames = await battle_frames(battle.pk)
 
     assert frames[0] == {"type": "turn", "index": 0, "prompt": pool_prompt.text}
     assert frames[-1] == {"type": "complete", "votable": True, "message": ""}
@@ -70,17 +45,17 @@ async def test_it_streams_both_pool_answers_and_stores_them(pool_prompt) -> None
 async def test_no_frame_names_a_model_or_organisation(pool_prompt) -> None:
     battle = await sync_to_async(services.battle_create)(voter_id=ALICE, pool_prompt=pool_prompt)
 
-    raw = json.dumps(await _frames(battle.pk), ensure_ascii=False)
+    raw = json.dumps(await battle_frames(battle.pk), ensure_ascii=False)
 
-    for name in await sync_to_async(_names)():
+    for name in await sync_to_async(identity_names)():
         assert name not in raw
 
 
 async def test_a_reconnect_replays_the_stored_battle(pool_prompt) -> None:
     battle = await sync_to_async(services.battle_create)(voter_id=ALICE, pool_prompt=pool_prompt)
-    first = await _frames(battle.pk)
+    first = await battle_frames(battle.pk)
 
-    second = await _frames(battle.pk)
+    second = await battle_frames(battle.pk)
 
     def text(frames: list[dict], side: str) -> str:
         return "".join(f["text"] for f in frames if f["type"] == "delta" and f["side"] == side)
@@ -91,7 +66,7 @@ async def test_a_reconnect_replays_the_stored_battle(pool_prompt) -> None:
 
 
 async def test_an_unknown_battle_gets_an_error_frame(db) -> None:
-    frames = await _frames("00000000-0000-4000-8000-000000000000")
+    frames = await battle_frames("00000000-0000-4000-8000-000000000000")
     assert frames == [{"type": "error", "message": "This battle does not exist."}]
 
 
@@ -104,7 +79,7 @@ async def test_a_failed_side_makes_the_battle_unvotable(models) -> None:
     )()
     battle = await sync_to_async(services.battle_create)(voter_id=ALICE, prompt="Hi")
 
-    frames = await _frames(battle.pk)
+    frames = await battle_frames(battle.pk)
 
     assert frames[-1]["votable"] is False
     assert "Side A could not answer" in frames[-1]["message"]
@@ -125,7 +100,7 @@ async def test_a_failed_battle_is_counted_in_the_next_snapshot(models) -> None:
         )
     )()
     battle = await sync_to_async(services.battle_create)(voter_id=ALICE, prompt="Hi")
-    await _frames(battle.pk)
+    await battle_frames(battle.pk)
 
     snapshot, _ = await sync_to_async(refit)(force=True)
     assert snapshot.battles_failed == 1
