@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from arena import localmodel
 from arena.defaults import seed_defaults
 from arena.models import (
     Battle,
@@ -27,6 +28,27 @@ from config.celery import app as celery_app
 
 ALICE = "voter-alice"
 MALLORY = "voter-mallory"
+
+
+@pytest.fixture(scope="session")
+def local_model_server() -> Iterator[str]:
+    """Start one real llama.cpp server (Gemma 3 270M) for the session; yield its base URL.
+
+    Skipped, with the reason, where llama-cpp-python[server] or the weights package is not
+    installed (both come from requirements-dev.txt).
+    """
+    missing = localmodel.missing_packages()
+    if missing:
+        pytest.skip(
+            f"needs {' and '.join(missing)} for a local model server (`{localmodel.INSTALL_HINT}`)"
+        )
+    # A small context: the tests ask for a few tokens at a time. One thread: the tests' own
+    # process needs the other core.
+    server = localmodel.LocalModelServer.start(n_ctx=1024, n_threads=1)
+    try:
+        yield server.base_url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -179,8 +179,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 process.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(stack: Stack):  # type: ignore[no-untyped-def]
+    # Module scope: Playwright's sync API keeps an event loop running while it is open, which
+    # would stop pytest-asyncio from running the async tests collected after these.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

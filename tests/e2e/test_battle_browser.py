@@ -131,3 +131,37 @@ def test_no_hostile_answer_runs_script_in_the_page(page, pools: Stack) -> None:
         assert not [h for h in hrefs if not re.match(r"^(https?:|mailto:)", h)], hrefs
     assert dialogs == []
     assert len(payloads()) >= 100
+
+
+def test_a_voter_types_a_prompt_and_two_live_models_stream(
+    page, stack: Stack, local_model_server: str
+) -> None:
+    for slug in ("gemma-local-left", "gemma-local-right"):
+        stack.manage(
+            "shell",
+            "-c",
+            "from arena import localmodel; "
+            f"localmodel.register({local_model_server!r}, slug={slug!r}, "
+            f"display_name={slug.replace('-', ' ').title()!r})",
+        )
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(payload)))
+    page.goto(stack.url + "/")
+    page.locator("[data-testid=prompt-input]").fill("Count from one to ten: one, two,")
+    page.locator("[data-testid=prompt-input]").press("Enter")
+    page.wait_for_selector("[data-testid=vote-a]:not([disabled])", timeout=60_000)
+    assert page.locator("[data-testid=answer-a]").inner_text().strip()
+    assert page.locator("[data-testid=answer-b]").inner_text().strip()
+    before = page.content() + "".join(frames)
+    for name in ("gemma-local-left", "gemma-local-right", "Gemma Local", "Google"):
+        assert name not in before
+
+    page.locator("[data-testid=vote-b]").click()
+    page.locator("[data-testid=reveal-b]").wait_for(state="visible")
+    revealed = page.locator("[data-testid=reveal-a]").inner_text()
+    revealed += page.locator("[data-testid=reveal-b]").inner_text()
+    assert "Gemma Local Left" in revealed and "Gemma Local Right" in revealed
+    assert "tokens" in revealed
+    page.locator("[data-testid=new-battle]").click()
+    page.wait_for_selector("[data-testid=prompt-input]")
+    assert page.console_errors == []
