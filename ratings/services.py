@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from threadpoolctl import threadpool_limits
 
 from arena.models import Battle, CostTier, Domain, LanguageModel, Vote, VoteDomain
 from ratings import maths
@@ -116,42 +117,54 @@ def _pending_deltas(
     return deltas, moved[1], moved[-1]
 
 
-def _apply(deltas: dict[Key, list[int]]) -> dict[int, list[PairTally]]:
-    """Add the deltas to the stored tallies; return every tally, by domain."""
-    by_key = {(t.domain_id, t.model_lo_id, t.model_hi_id): t for t in PairTally.objects.all()}
-    changed, created = [], []
-    for key, delta in deltas.items():
-        tally = by_key.get(key)
-        if tally is None:
-            tally = PairTally(domain_id=key[0], model_lo_id=key[1], model_hi_id=key[2])
-            by_key[key] = tally
-            created.append(tally)
-        else:
-            changed.append(tally)
-        for field, n in zip(TALLY_FIELDS.values(), delta, strict=True):
-            setattr(tally, field, getattr(tally, field) + n)
-    PairTally.objects.bulk_update(changed, list(TALLY_FIELDS.values()), batch_size=2000)
-    PairTally.objects.bulk_create(created, batch_size=2000)
-    tallies: dict[int, list[PairTally]] = defaultdict(list)
-    for tally in by_key.values():
-        tallies[tally.domain_id].append(tally)
-    return tallies
+TALLY_COLUMNS = ("domain_id", "model_lo_id", "model_hi_id", *TALLY_FIELDS.values())
+UPSERT_BATCH = 5000
 
 
-def pair_counts(tallies: list[PairTally]) -> maths.PairCounts:
-    """Turn one domain's tallies into the maths module's count matrices (model ids as names)."""
-    ids = sorted({t.model_lo_id for t in tallies} | {t.model_hi_id for t in tallies})
-    position = {model_id: i for i, model_id in enumerate(ids)}
-    lo = np.array([position[t.model_lo_id] for t in tallies], dtype=np.intp)
-    hi = np.array([position[t.model_hi_id] for t in tallies], dtype=np.intp)
+def _apply(deltas: dict[Key, list[int]]) -> None:
+    """Add the deltas to the stored tallies in the database (insert or increment)."""
+    table = PairTally._meta.db_table
+    counts = list(TALLY_FIELDS.values())
+    sql = (
+        f"INSERT INTO {table} ({', '.join(TALLY_COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(TALLY_COLUMNS))}) "
+        f"ON CONFLICT (domain_id, model_lo_id, model_hi_id) DO UPDATE SET "
+        + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts)
+    )
+    rows = [(*key, *delta) for key, delta in deltas.items()]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), UPSERT_BATCH):
+            cursor.executemany(sql, rows[start : start + UPSERT_BATCH])
+
+
+def _load_tallies() -> dict[int, np.ndarray]:
+    """Every non-empty tally as an integer array per domain: lo, hi, lo_wins, hi_wins, draws."""
+    table = PairTally._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT domain_id, model_lo_id, model_hi_id, lo_wins, hi_wins, ties + both_bad "
+            f"FROM {table} WHERE lo_wins + hi_wins + ties + both_bad > 0"
+        )
+        rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 6)
+    by_domain: dict[int, np.ndarray] = {}
+    for domain_id in np.unique(rows[:, 0]):
+        by_domain[int(domain_id)] = rows[rows[:, 0] == domain_id, 1:]
+    return by_domain
+
+
+def pair_counts(tallies: np.ndarray) -> maths.PairCounts:
+    """Turn one domain's tallies (rows: lo, hi, lo_wins, hi_wins, draws) into count matrices,
+    with model ids (as text) for names."""
+    ids, positions = np.unique(tallies[:, :2], return_inverse=True)
+    positions = positions.reshape(-1, 2)
+    lo, hi = positions[:, 0], positions[:, 1]
     n = len(ids)
     wins = np.zeros((n, n))
     draws = np.zeros((n, n))
-    wins[lo, hi] = [t.lo_wins for t in tallies]
-    wins[hi, lo] = [t.hi_wins for t in tallies]
-    drawn = np.array([t.ties + t.both_bad for t in tallies], dtype=np.float64)
-    draws[lo, hi] = drawn
-    draws[hi, lo] = drawn
+    wins[lo, hi] = tallies[:, 2]
+    wins[hi, lo] = tallies[:, 3]
+    draws[lo, hi] = tallies[:, 4]
+    draws[hi, lo] = tallies[:, 4]
     return maths.PairCounts(tuple(str(i) for i in ids), wins, draws)
 
 
@@ -214,6 +227,20 @@ def _tier_of(models: dict[int, LanguageModel], tiers: list[CostTier]) -> dict[in
     }
 
 
+def _fit_domains(tallies: dict[int, np.ndarray]) -> list[_DomainResult]:
+    """Fit each domain's tallies: ratings, sandwich intervals and rank ranges."""
+    results = []
+    for domain_id, domain_tallies in tallies.items():
+        counts = pair_counts(domain_tallies)
+        if counts.n_models == 0:
+            continue
+        fitted, _intervals, rows = maths.leaderboard(
+            counts, interval="sandwich", level=0.95, min_votes=settings.ARENA_MIN_VOTES
+        )
+        results.append(_DomainResult(domain_id, int(domain_tallies[:, 2:].sum()), fitted, rows))
+    return results
+
+
 def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
     """Fold changed votes into the tallies, fit every domain, write a snapshot.
 
@@ -235,22 +262,17 @@ def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
         overall = list(Domain.objects.filter(includes_all=True).values_list("id", flat=True))
         deltas, added, removed = _pending_deltas(pending, overall)
         elo = _elo(previous, _new_votes_for_elo(pending, overall))
-        tallies = _apply(deltas)
+        _apply(deltas)
+        tallies = _load_tallies()
         last_vote_id = pending.filter(excluded_reason="").aggregate(m=Max("id"))["m"]
         if previous is not None and previous.last_vote_id is not None:
             last_vote_id = max(last_vote_id or 0, previous.last_vote_id)
 
-        results = []
-        for domain_id, domain_tallies in tallies.items():
-            counts = pair_counts([t for t in domain_tallies if _votes_of(t)])
-            if counts.n_models == 0:
-                continue
-            fitted, _intervals, rows = maths.leaderboard(
-                counts, interval="sandwich", level=0.95, min_votes=settings.ARENA_MIN_VOTES
-            )
-            votes = sum(_votes_of(t) for t in domain_tallies)
-            results.append(_DomainResult(domain_id, votes, fitted, rows))
-
+        # One BLAS thread: the matrices are small (models x models), so a second thread only
+        # adds spin-waiting, which stalls the fit for hundreds of ms when the web server or
+        # another worker holds the other core.
+        with threadpool_limits(limits=1):
+            results = _fit_domains(tallies)
         counted = sum(r.votes for r in results if r.domain_id in overall[:1])
         excluded = dict(
             Vote.objects.filter(~Q(excluded_reason=""))
@@ -311,10 +333,6 @@ def _fault_point() -> None:
     delay = settings.ARENA_REFIT_FAULT_PAUSE_SECONDS
     if delay:
         time.sleep(delay)
-
-
-def _votes_of(tally: PairTally) -> int:
-    return tally.lo_wins + tally.hi_wins + tally.ties + tally.both_bad
 
 
 def _finite(value: float) -> float | None:
