@@ -18,7 +18,6 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from threadpoolctl import threadpool_limits
 
 from arena.models import Battle, CostTier, Domain, LanguageModel, Vote, VoteDomain
 from ratings import maths
@@ -268,11 +267,7 @@ def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
         if previous is not None and previous.last_vote_id is not None:
             last_vote_id = max(last_vote_id or 0, previous.last_vote_id)
 
-        # One BLAS thread: the matrices are small (models x models), so a second thread only
-        # adds spin-waiting, which stalls the fit for hundreds of ms when the web server or
-        # another worker holds the other core.
-        with threadpool_limits(limits=1):
-            results = _fit_domains(tallies)
+        results = _fit_domains(tallies)
         counted = sum(r.votes for r in results if r.domain_id in overall[:1])
         excluded = dict(
             Vote.objects.filter(~Q(excluded_reason=""))
