@@ -33,6 +33,17 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
+def _refusal(exc: services.BattleError) -> JsonResponse:
+    """The 4xx answer to a request the arena refused, with the service's message."""
+    if isinstance(exc, services.AlreadyVoted):
+        status = 409
+    elif isinstance(exc, services.NotYourBattle):
+        status = 403
+    else:
+        status = 400
+    return JsonResponse({"error": str(exc)}, status=status)
+
+
 def _battle_or_none(battle_id: uuid.UUID) -> Battle | None:
     return Battle.objects.select_related("model_a", "model_b").filter(pk=battle_id).first()
 
@@ -142,12 +153,8 @@ def battle_vote(request: HttpRequest, battle_id: uuid.UUID) -> HttpResponse:
             return JsonResponse({"error": "The request body is not a JSON object."}, status=400)
     try:
         vote = services.vote_cast(battle=battle, outcome=outcome, voter_id=voter_id(request))
-    except services.AlreadyVoted as exc:
-        return JsonResponse({"error": str(exc)}, status=409)
-    except services.NotYourBattle as exc:
-        return JsonResponse({"error": str(exc)}, status=403)
-    except services.VoteRejected as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+    except services.BattleError as exc:
+        return _refusal(exc)
     if not _wants_json(request):
         return redirect("arena:battle_detail", battle_id=battle.pk)
     return JsonResponse(
@@ -169,10 +176,8 @@ def _battle_action(request: HttpRequest, battle_id: uuid.UUID, action: Any) -> H
         return JsonResponse({"error": "This battle does not exist."}, status=404)
     try:
         turn = action(battle)
-    except services.NotYourBattle as exc:
-        return JsonResponse({"error": str(exc)}, status=403)
     except services.BattleError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return _refusal(exc)
     if not _wants_json(request):
         return redirect("arena:battle_detail", battle_id=battle.pk)
     return JsonResponse(
