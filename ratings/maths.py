@@ -90,8 +90,10 @@ from scipy.linalg import lapack
 from scipy.sparse import csgraph
 from scipy.special import expit
 from scipy.stats import norm
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
+# Inspecting the loaded BLAS libraries costs ~1 ms; do it once, not on every call.
+_threadpools = ThreadpoolController()
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -106,7 +108,7 @@ def _one_blas_thread(function: Callable[_P, _R]) -> Callable[_P, _R]:
 
     @functools.wraps(function)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _threadpools.limit(limits=1, user_api="blas"):
             return function(*args, **kwargs)
 
     return wrapper
