@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -62,6 +62,11 @@ def _sampleable() -> Q:
     return Q(status__in=[LanguageModel.Status.ACTIVE, LanguageModel.Status.PRE_RELEASE])
 
 
+def live_models() -> QuerySet[LanguageModel]:
+    """Models that can answer a typed prompt: sampleable, with a registered endpoint."""
+    return LanguageModel.objects.filter(_sampleable()).exclude(endpoint_base_url="")
+
+
 @transaction.atomic
 def battle_create(
     *,
@@ -84,7 +89,7 @@ def battle_create(
         source, text = Battle.Source.POOL, pool_prompt.text
     else:
         text = _check_prompt(prompt)
-        models = list(LanguageModel.objects.filter(_sampleable()).exclude(endpoint_base_url=""))
+        models = list(live_models())
         source = Battle.Source.LIVE
     try:
         a_id, b_id = pick_pair(_candidates(models), _rng)

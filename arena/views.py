@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from arena import services
-from arena.models import Battle, Domain, LanguageModel, PoolPrompt, Vote
+from arena.models import Battle, Domain, PoolPrompt, Vote
 from arena.selectors import sampling_shares
 from arena.voters import ensure_voter_cookie, voter_id
 
@@ -57,10 +57,8 @@ def _page_context(battle: Battle | None = None) -> dict[str, Any]:
         "pool_prompts": prompts[:POOL_SUGGESTIONS],
         "domains": Domain.objects.filter(includes_all=False),
         "max_turns": settings.ARENA_MAX_TURNS,
-        "live_available": LanguageModel.objects.filter(status=LanguageModel.Status.ACTIVE)
-        .exclude(endpoint_base_url="")
-        .count()
-        >= 2,
+        # The same models battle_create would sample for a typed prompt.
+        "live_available": services.live_models().count() >= 2,
     }
 
 

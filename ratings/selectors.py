@@ -94,13 +94,19 @@ def _cached(key: str, compute: Callable[[], T]) -> T:
     return value
 
 
+def _newest_if_none(snapshot_id: int | None) -> int | None:
+    """The given snapshot id, or the newest snapshot's (None before the first refit)."""
+    if snapshot_id is not None:
+        return snapshot_id
+    latest = snapshot_get()
+    return latest.pk if latest else None
+
+
 def leaderboard_get(
     *, domain_slug: str = "overall", snapshot_id: int | None = None, tier_slug: str | None = None
 ) -> Leaderboard:
     """Return one domain's table in one snapshot (see `_leaderboard`), from cache when possible."""
-    if snapshot_id is None:
-        latest = snapshot_get()
-        snapshot_id = latest.pk if latest else None
+    snapshot_id = _newest_if_none(snapshot_id)
     if snapshot_id is None:
         return _leaderboard(domain_slug, None, tier_slug)
     return _cached(
@@ -193,9 +199,7 @@ class Overview:
 
 def overview_get(snapshot_id: int | None = None) -> Overview:
     """The domains x price tiers matrix, from cache when possible (see `_overview`)."""
-    if snapshot_id is None:
-        latest = snapshot_get()
-        snapshot_id = latest.pk if latest else None
+    snapshot_id = _newest_if_none(snapshot_id)
     if snapshot_id is None:
         return _overview(None)
     return _cached(f"overview:{snapshot_id}", lambda: _overview(snapshot_id))

@@ -79,9 +79,23 @@ def _snapshot_isolation(outermost: bool) -> None:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
-def _grouped(votes: QuerySet[Vote], prefix: str = "") -> Iterable[tuple[int, int, str, int]]:
-    fields = [f"{prefix}model_a_id", f"{prefix}model_b_id", f"{prefix}outcome"]
+def _grouped(votes: QuerySet[Vote]) -> Iterable[tuple[int, int, str, int]]:
+    """(model_a, model_b, outcome, n) for the given votes."""
+    fields = ["model_a_id", "model_b_id", "outcome"]
     return votes.values_list(*fields).annotate(n=Count("pk")).values_list(*fields, "n")
+
+
+def _grouped_by_domain(votes: QuerySet[Vote]) -> Iterable[tuple[int, int, int, str, int]]:
+    """(domain, model_a, model_b, outcome, n) for the given votes' domain labels."""
+    fields = ["domain_id", "vote__model_a_id", "vote__model_b_id", "vote__outcome"]
+    labels = VoteDomain.objects.filter(vote__in=votes)
+    return labels.values_list(*fields).annotate(n=Count("pk")).values_list(*fields, "n")
+
+
+# Which tally field a (model_a, model_b) outcome lands in, when model_a is the lower id and
+# when it is the higher one (the pair is stored lower id first, so the winner's side flips).
+_FIELD = {outcome: i for i, outcome in enumerate(TALLY_FIELDS)}
+_FLIPPED = {**_FIELD, "model_a": _FIELD["model_b"], "model_b": _FIELD["model_a"]}
 
 
 def _pending_deltas(
@@ -91,29 +105,15 @@ def _pending_deltas(
     deltas: dict[Key, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     entering = pending.filter(excluded_reason="", in_tally=False)
     leaving = pending.filter(in_tally=True).exclude(excluded_reason="")
-    moved = {}
     for sign, votes in ((1, entering), (-1, leaving)):
-        moved[sign] = 0
-        labelled = VoteDomain.objects.filter(vote__in=votes)
-        sources = [((d,), row) for row in _grouped(votes) for d in overall]
-        sources += [
-            ((domain_id,), (a, b, outcome, n))
-            for domain_id, a, b, outcome, n in labelled.values_list(
-                "domain_id", "vote__model_a_id", "vote__model_b_id", "vote__outcome"
-            )
-            .annotate(n=Count("pk"))
-            .values_list("domain_id", "vote__model_a_id", "vote__model_b_id", "vote__outcome", "n")
-        ]
-        for (domain_id,), (a, b, outcome, n) in sources:
+        records = [(d, *row) for row in _grouped(votes) for d in overall]
+        records += _grouped_by_domain(votes)
+        for domain_id, a, b, outcome, n in records:
             if a == b:
                 continue  # a self-battle says nothing about strength
-            field = list(TALLY_FIELDS).index(outcome)
-            if a > b:  # stored lower id first: the winner's side flips with the pair
-                a, b = b, a
-                field = {0: 1, 1: 0}.get(field, field)
-            deltas[(domain_id, a, b)][field] += sign * n
-        moved[sign] = (entering if sign == 1 else leaving).count()
-    return deltas, moved[1], moved[-1]
+            field = _FIELD[outcome] if a < b else _FLIPPED[outcome]
+            deltas[(domain_id, min(a, b), max(a, b))][field] += sign * n
+    return deltas, entering.count(), leaving.count()
 
 
 TALLY_COLUMNS = ("domain_id", "model_lo_id", "model_hi_id", *TALLY_FIELDS.values())
