@@ -126,13 +126,15 @@ else:
     # The filesystem transport ignores the host; naming one keeps kombu from warning.
     CELERY_BROKER_URL = "filesystem://localhost/"
     _queue_dir = DATA_DIR / "broker"
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
         "store_processed": False,
+        # Broadcast (remote-control) exchanges; kombu's default is ./control in the working dir.
+        "control_folder": str(_queue_dir / "control"),
     }
 
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "False")
