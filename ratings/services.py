@@ -175,48 +175,52 @@ class _DomainResult:
     rows: list[maths.Row]
 
 
-def _new_votes_for_elo(
-    pending: QuerySet[Vote], overall: list[int]
-) -> dict[int, list[tuple[str, str, str]]]:
-    """The newly counted votes, in the order they were stored, per domain."""
-    fresh = pending.filter(excluded_reason="", in_tally=False, first_snapshot_id__isnull=True)
-    labels: dict[int, list[int]] = defaultdict(list)
-    for vote_id, domain_id in VoteDomain.objects.filter(vote__in=fresh).values_list(
-        "vote_id", "domain_id"
-    ):
-        labels[vote_id].append(domain_id)
-    sequences: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
-    for vote_id, a, b, outcome in (
-        fresh.order_by("id")
-        .values_list("id", "model_a_id", "model_b_id", "outcome")
-        .iterator(chunk_size=10000)
-    ):
-        for domain_id in overall + labels.get(vote_id, []):
-            sequences[domain_id].append((str(a), str(b), outcome))
-    return sequences
+# Newly counted votes are read for the Elo pass this many at a time, so a first refit over
+# millions of imported votes holds one chunk in memory, not all of them.
+ELO_CHUNK = 50_000
 
 
 def _elo(
-    previous: RatingSnapshot | None, sequences: dict[int, list[tuple[str, str, str]]]
+    previous: RatingSnapshot | None, pending: QuerySet[Vote], overall: list[int]
 ) -> dict[int, dict[str, float]]:
-    """Carry each domain's Elo forward from the previous snapshot over the new votes."""
-    start: dict[int, dict[str, float]] = defaultdict(dict)
+    """Carry each domain's Elo forward from the previous snapshot over the newly counted votes,
+    in the order they were stored."""
+    ratings: dict[int, dict[str, float]] = defaultdict(dict)
     if previous is not None:
         for domain_id, model_id, elo in RatingRow.objects.filter(
             snapshot=previous, elo__isnull=False
         ).values_list("domain_id", "model_id", "elo"):
-            start[domain_id][str(model_id)] = elo
-    result = {}
-    for domain_id in set(start) | set(sequences):
-        votes = sequences.get(domain_id, [])
-        result[domain_id] = maths.elo(
-            [v[0] for v in votes],
-            [v[1] for v in votes],
-            [v[2] for v in votes],
-            k=settings.ARENA_ELO_K,
-            initial=start.get(domain_id, {}),
+            ratings[domain_id][str(model_id)] = elo
+    fresh = pending.filter(excluded_reason="", in_tally=False, first_snapshot_id__isnull=True)
+    after = 0
+    while True:
+        chunk = list(
+            fresh.filter(id__gt=after)
+            .order_by("id")
+            .values_list("id", "model_a_id", "model_b_id", "outcome")[:ELO_CHUNK]
         )
-    return result
+        if not chunk:
+            break
+        first, after = chunk[0][0], chunk[-1][0]
+        # A range, not an IN list of the chunk's ids (SQLite caps query parameters).
+        labels: dict[int, list[int]] = defaultdict(list)
+        for vote_id, domain_id in VoteDomain.objects.filter(
+            vote_id__gte=first, vote_id__lte=after
+        ).values_list("vote_id", "domain_id"):
+            labels[vote_id].append(domain_id)
+        sequences: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+        for vote_id, a, b, outcome in chunk:
+            for domain_id in overall + labels.get(vote_id, []):
+                sequences[domain_id].append((str(a), str(b), outcome))
+        for domain_id, votes in sequences.items():
+            ratings[domain_id] = maths.elo(
+                [v[0] for v in votes],
+                [v[1] for v in votes],
+                [v[2] for v in votes],
+                k=settings.ARENA_ELO_K,
+                initial=ratings[domain_id],
+            )
+    return ratings
 
 
 def _tier_of(models: dict[int, LanguageModel], tiers: list[CostTier]) -> dict[int, CostTier | None]:
@@ -260,7 +264,7 @@ def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
             return previous, False
         overall = list(Domain.objects.filter(includes_all=True).values_list("id", flat=True))
         deltas, added, removed = _pending_deltas(pending, overall)
-        elo = _elo(previous, _new_votes_for_elo(pending, overall))
+        elo = _elo(previous, pending, overall)
         _apply(deltas)
         tallies = _load_tallies()
         last_vote_id = pending.filter(excluded_reason="").aggregate(m=Max("id"))["m"]
