@@ -12,8 +12,8 @@ The question
     - H1(m, +): the voter favours ``m``: mean ``sigma(theta_m - theta_o + delta)``.
     - H1(m, -): the voter disfavours ``m``: mean ``sigma(theta_m - theta_o - delta)``.
 
-    ``delta`` is a log-odds bias (default 2: an even match won 88% of the time instead of 50%).
-    A vote's log-likelihood ratio for (m, s), ``s = +-delta`` and ``x = theta_m - theta_o``, is
+    ``delta`` is a log-odds bias. A vote's log-likelihood ratio for (m, s), ``s = +-delta`` and
+    ``x = theta_m - theta_o``, is
 
         llr = y * log(sigma(x + s) / sigma(x)) + (1 - y) * log(sigma(-x - s) / sigma(-x)),
 
@@ -21,11 +21,18 @@ The question
     feeds four tests: (m, +), (m, -), (o, +), (o, -); votes not involving ``m`` leave its tests
     unchanged, so a camouflaged attacker who votes honestly elsewhere gains nothing from it.
 
+    The bias of an attacker is unknown, so each test mixes several alternatives with equal
+    weight, ``delta`` in (2, 3, 4) by default (an even match won 88%, 95%, 98% of the time): the
+    statistic is ``S_n = log mean_delta exp(sum of the first n llr terms under delta)``. A
+    voter who always picks the target is caught at nearly the pace of the largest delta; one
+    who lets it lose now and then, by the smaller ones. Voters with mere tastes (a favourite
+    model, a bias of about one log-odds unit or less) drift downwards under all three.
+
 The test and its error rate
-    Each test is Wald's sequential probability ratio test run without a lower stopping bound:
-    ``S_n`` is the sum of the first ``n`` llr terms, and the test rejects H0 the first time
-    ``S_n >= h``. Under H0 the likelihood ratio ``exp(S_n)`` is a non-negative supermartingale
-    with mean at most 1 (for a tie, ``sqrt(r_win * r_loss) <= (r_win + r_loss) / 2``), so by
+    Each test is Wald's sequential probability ratio test (with a mixture alternative) run
+    without a lower stopping bound: it rejects H0 the first time ``S_n >= h``. Under H0 each
+    likelihood ratio is a non-negative supermartingale with mean at most 1 (for a tie,
+    ``sqrt(r_win * r_loss) <= (r_win + r_loss) / 2``), and so is their average ``exp(S_n)``; by
     Ville's inequality ``P(S_n >= h for some n) <= exp(-h)``, whatever the number of votes and
     however often the test is re-run. A voter with ``K`` rated models is tested ``2K`` times;
     ``h = log(2K / alpha)`` bounds the chance that an honest voter is ever flagged by ``alpha``
@@ -44,9 +51,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import log_expit
+from scipy.special import log_expit, logsumexp
 
-DEFAULT_DELTA = 2.0
+DEFAULT_DELTAS = (2.0, 3.0, 4.0)
 DEFAULT_ALPHA = 0.01
 FAVOURS = 1
 DISFAVOURS = -1
@@ -80,7 +87,7 @@ class Alarm:
     voter: int  # the voter's code, as given
     model: int  # index of the model the voter favours or disfavours
     direction: int  # FAVOURS or DISFAVOURS
-    statistic: float  # largest S_n of that test over the voter's votes
+    statistic: float  # largest S_n (log mixture likelihood ratio) of that test
     threshold: float
     flagged_at: int  # the voter's own vote number (1-based) at which the test first crossed
     votes_on_model: int  # the voter's votes that involved the model (the test's length)
@@ -93,7 +100,7 @@ def scan(
     outcome: Sequence[int] | np.ndarray,
     theta: np.ndarray,
     *,
-    delta: float = DEFAULT_DELTA,
+    deltas: Sequence[float] = DEFAULT_DELTAS,
     alpha: float = DEFAULT_ALPHA,
 ) -> list[Alarm]:
     """Run every voter's tests over their votes, in the order given; return one alarm per
@@ -112,8 +119,9 @@ def scan(
     n = len(voter)
     if not (len(a) == len(b) == len(code) == n):
         raise ValueError("voter, model_a, model_b and outcome must have the same length")
-    if not delta > 0:
-        raise ValueError("delta must be positive")
+    shifts = np.asarray(deltas, dtype=np.float64)
+    if shifts.ndim != 1 or not len(shifts) or not (shifts > 0).all():
+        raise ValueError("deltas must be one or more positive log-odds biases")
     if n == 0:
         return []
     if voter.min() < 0 or min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= len(theta):
@@ -140,7 +148,7 @@ def scan(
         for direction in (FAVOURS, DISFAVOURS):
             rows_model.append(model)
             rows_dir.append(np.full(len(idx), direction))
-            rows_llr.append(llr(diff, score, direction * delta))
+            rows_llr.append(np.stack([llr(diff, score, direction * d) for d in shifts], axis=1))
     vote_of_row = np.tile(idx, 4)
     model_of_row = np.concatenate(rows_model)
     dir_of_row = np.concatenate(rows_dir)
@@ -154,9 +162,10 @@ def scan(
         return []
     group_start = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
     group_size = np.diff(np.r_[group_start, len(key)])
-    total = np.cumsum(step)
-    before = np.r_[0.0, total][group_start]
-    running = total - np.repeat(before, group_size)
+    total = np.cumsum(step, axis=0)
+    before = np.vstack([np.zeros((1, len(shifts))), total])[group_start]
+    per_delta = total - np.repeat(before, group_size, axis=0)
+    running = logsumexp(per_delta, axis=1) - math.log(len(shifts))
     peak = np.maximum.reduceat(running, group_start)
     crossed = running >= h
     first = np.full(len(group_start), np.iinfo(np.int64).max)

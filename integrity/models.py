@@ -31,9 +31,9 @@ class VoterFlag(models.Model):
     # The test that crossed its threshold first: which model, which way, by how much.
     model = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="+")
     direction = models.CharField(max_length=10, choices=Direction.choices)
-    statistic = models.FloatField(help_text="Largest log-likelihood ratio of that test.")
+    statistic = models.FloatField(help_text="Largest log mixture likelihood ratio of that test.")
     threshold = models.FloatField(help_text="log(2K / alpha) for K rated models.")
-    delta = models.FloatField(help_text="Log-odds bias of the alternative hypothesis.")
+    deltas = models.JSONField(help_text="Log-odds biases the alternative mixes.")
     alpha = models.FloatField(help_text="Chance that an honest voter is ever flagged (bound).")
     votes_tested = models.PositiveIntegerField(help_text="The voter's votes involving the model.")
     flagged_at_vote = models.PositiveIntegerField(

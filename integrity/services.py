@@ -68,7 +68,7 @@ def voter_quarantine(*, voter_id: str) -> int:
 def voters_scan(
     *,
     snapshot_id: int | None = None,
-    delta: float | None = None,
+    deltas: tuple[float, ...] | None = None,
     alpha: float | None = None,
 ) -> ScanResult:
     """Test every voter's counted votes against a snapshot's overall ratings (the newest by
@@ -79,8 +79,8 @@ def voters_scan(
     scans. A released voter is tested only on votes newer than the release.
     """
     # Settings may override the documented defaults (see docs/integrity.md).
-    if delta is None:
-        delta = getattr(settings, "ARENA_ANOMALY_DELTA", anomaly.DEFAULT_DELTA)
+    if deltas is None:
+        deltas = tuple(getattr(settings, "ARENA_ANOMALY_DELTAS", anomaly.DEFAULT_DELTAS))
     if alpha is None:
         alpha = getattr(settings, "ARENA_ANOMALY_ALPHA", anomaly.DEFAULT_ALPHA)
     if snapshot_id is None:
@@ -123,7 +123,9 @@ def voters_scan(
         columns[2].append(index.get(b, unrated))
         columns[3].append(anomaly.OUTCOME_CODE[outcome])
     alarms = (
-        anomaly.scan(*columns, theta, delta=delta, alpha=alpha) if model_ids and columns[0] else []
+        anomaly.scan(*columns, theta, deltas=deltas, alpha=alpha)
+        if model_ids and columns[0]
+        else []
     )
     voters = {code: voter for voter, code in voter_codes.items()}
     flags = []
@@ -140,7 +142,7 @@ def voters_scan(
                     ),
                     statistic=alarm.statistic,
                     threshold=alarm.threshold,
-                    delta=delta,
+                    deltas=list(deltas),
                     alpha=alpha,
                     votes_tested=alarm.votes_on_model,
                     flagged_at_vote=alarm.flagged_at,
