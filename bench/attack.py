@@ -35,7 +35,8 @@ Figures, per target (models at three positions of the overall board)
       can cause unflagged (all its votes count until then; after, none) against the target's
       95% interval half-width, and whether it can gain the rank at all;
     - with defences, many identities of ``m`` votes: identities and votes needed to gain the
-      rank with the unflagged ones, and the share of identities flagged;
+      rank with the unflagged ones, and the share of identities flagged ("never": 200
+      identities in a row were all flagged, or 3,000 were not enough);
     - detection: recall within 100 votes (and within 100 biased votes, which for the
       omnipresent strategy are a small part of its votes) over ``--attackers`` identities per
       strategy and target, and false positives among honest voters (real-vote and BT voters).
@@ -74,7 +75,8 @@ SYBIL_SIZES = (10, 20, 40)
 TASTES = (0.2, 0.4, 0.6)  # spread of an honest voter's own strengths around the ratings
 # The test's parameters: the site's defaults unless --deltas / --alpha say otherwise.
 TEST: dict[str, object] = {"deltas": anomaly.DEFAULT_DELTAS, "alpha": anomaly.DEFAULT_ALPHA}
-MAX_IDENTITIES = 5000
+MAX_IDENTITIES = 3000
+GIVE_UP = 200
 
 
 @dataclass
@@ -306,20 +308,28 @@ def sybil(
     above: int,
     per_identity: int,
 ) -> SybilResult:
-    """Identities of `per_identity` votes each until the unflagged ones lift the target."""
+    """Identities of `per_identity` votes each until the unflagged ones lift the target.
+
+    Identities come five at a time; each is scanned on its votes against the ratings of the
+    moment (which include the unflagged identities before it). Gives up (identities None) after
+    MAX_IDENTITIES, or after GIVE_UP identities of which not one went unflagged.
+    """
     counted: list[Votes] = []
     ratings = arena.ratings
     identities = flagged = cast = 0
-    batch = 20
-    while identities < MAX_IDENTITIES:
-        for _ in range(batch):
+    while identities < MAX_IDENTITIES and not (identities >= GIVE_UP and not counted):
+        fresh = 0
+        for _ in range(5):
             votes = attack_stream(arena, rng, strategy, target, rivals, per_identity).votes
             identities += 1
             cast += len(votes)
             if flagged_at(votes, ratings) is None:
                 counted.append(votes)
+                fresh += 1
             else:
                 flagged += 1
+        if not fresh:
+            continue
         joined = _joined(counted)
         ratings = ratings_with(arena, joined)
         if passes(ratings, target, above):
@@ -486,6 +496,7 @@ def print_tables(
     false_positive_runs: list[dict[str, float]],
     tastes: list[dict[str, float]],
     attackers: int,
+    wave: int,
 ) -> None:
     print()
     print("Votes to move the target up one rank (overall board); one identity with defences")
@@ -510,11 +521,11 @@ def print_tables(
         for y in r.sybil:
             print(
                 f"{r.strategy:<12} {r.target:<36} {y.per_identity:>3} "
-                f"{_or(y.identities, '>' + str(MAX_IDENTITIES)):>10} {y.votes_cast:>10,} "
+                f"{_or(y.identities, 'never'):>10} {y.votes_cast:>10,} "
                 f"{y.votes_counted:>8,} {y.flagged_share:>7.0%}"
             )
     print()
-    print(f"Detection: {attackers} identities per row, 10 at a time, a scan after each tenth")
+    print(f"Detection: {attackers} identities per row, {wave} at a time, a scan after each tenth")
     print(
         f"{'strategy':<12} {'target':<36} {'recall@100 votes':>16} {'@100 biased':>11} "
         f"{'median flag vote':>16} {'(biased)':>8}"
@@ -551,6 +562,9 @@ def main() -> None:
         type=int,
         default=100,
         help="identities per strategy and target in the detection run",
+    )
+    parser.add_argument(
+        "--wave", type=int, default=10, help="detection: attacker identities voting at once"
     )
     parser.add_argument("--bt-voters", type=int, default=2000)
     parser.add_argument(
@@ -589,8 +603,13 @@ def main() -> None:
         target = int(order[position - 1])
         above = int(order[position - 2])
         rivals = [int(m) for m in order[max(0, position - 1 - RIVALS) : position - 1]]
-        for strategy in ("target-only", "omnipresent"):
-            stream = attack_stream(arena, rng, strategy, target, rivals, 200_000).votes
+        for k, strategy in enumerate(("target-only", "omnipresent")):
+            # Each row draws from its own seeded stream, so one row's figures do not depend on
+            # how many draws the rows before it took.
+            def row_rng(part: int, k: int = k, at: int = position) -> np.random.Generator:
+                return np.random.default_rng([args.seed, at, k, part])
+
+            stream = attack_stream(arena, row_rng(0), strategy, target, rivals, 200_000).votes
             needed = votes_to_pass(arena, stream, target, above)
             at, unflagged, shift = single_identity(arena, stream, target)
             report = TargetReport(
@@ -608,10 +627,19 @@ def main() -> None:
                 single_identity_can_pass=needed is not None and needed <= unflagged,
             )
             for m in SYBIL_SIZES:
-                report.sybil.append(sybil(arena, rng, strategy, target, rivals, above, m))
+                report.sybil.append(sybil(arena, row_rng(m), strategy, target, rivals, above, m))
             reports.append(report)
             found, fp = detection(
-                arena, rng, strategy, target, rivals, args.attackers, honest_voter, bt, bt_voter
+                arena,
+                row_rng(1),
+                strategy,
+                target,
+                rivals,
+                args.attackers,
+                honest_voter,
+                bt,
+                bt_voter,
+                wave=args.wave,
             )
             detections.append(found)
             false_positive_runs.append(fp)
@@ -621,7 +649,7 @@ def main() -> None:
             )
 
     tastes = [taste_false_positives(arena, rng, tau, args.bt_voters) for tau in TASTES]
-    print_tables(reports, detections, false_positive_runs, tastes, args.attackers)
+    print_tables(reports, detections, false_positive_runs, tastes, args.attackers, args.wave)
     print(f"\n{time.monotonic() - started:.0f} s")
     if args.json:
         args.json.write_text(
