@@ -50,16 +50,18 @@ def _theta(snapshot: RatingSnapshot) -> dict[int, float]:
     }
 
 
-def voter_quarantine(*, voter_id: str) -> int:
-    """Exclude every counted vote of the voter as "anomalous_voter"; return how many.
+def voter_quarantine(*, voter_ids: list[str]) -> int:
+    """Exclude every counted vote of the voters as "anomalous_voter"; return how many.
 
-    Votes already excluded for another reason keep that reason, so releasing the voter later
+    Votes already excluded for another reason keep that reason, so releasing a voter later
     re-counts exactly the votes quarantined here.
     """
+    if not voter_ids:
+        return 0
     with transaction.atomic():
         ids = list(
             Vote.objects.select_for_update()
-            .filter(voter_id=voter_id, excluded_reason="")
+            .filter(voter_id__in=voter_ids, excluded_reason="")
             .values_list("pk", flat=True)
         )
         return votes_exclude(vote_ids=ids, reason=QUARANTINE) if ids else 0
@@ -94,7 +96,8 @@ def voters_scan(
     open_voters = set(
         VoterFlag.objects.filter(state=VoterFlag.State.FLAGGED).values_list("voter_id", flat=True)
     )
-    quarantined = sum(voter_quarantine(voter_id=v) for v in sorted(open_voters))
+    # Votes a flagged voter cast since the last scan join the quarantine.
+    quarantined = voter_quarantine(voter_ids=sorted(open_voters))
     released_after = dict(
         VoterFlag.objects.filter(state=VoterFlag.State.RELEASED)
         .values_list("voter_id")
@@ -148,7 +151,7 @@ def voters_scan(
                     flagged_at_vote=alarm.flagged_at,
                     snapshot=snapshot,
                 )
-                flag.votes_quarantined = voter_quarantine(voter_id=flag.voter_id)
+                flag.votes_quarantined = voter_quarantine(voter_ids=[flag.voter_id])
                 flag.save(update_fields=["votes_quarantined"])
         except IntegrityError:
             continue  # another scan flagged this voter first

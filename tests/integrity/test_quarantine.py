@@ -202,3 +202,29 @@ def test_an_operator_releases_flags_in_the_admin(models, client: Client) -> None
     flag.refresh_from_db()
     assert (flag.state, flag.released_by) == ("released", "olga")
     assert not Vote.objects.filter(excluded_reason="anomalous_voter").exists()
+
+
+def test_a_scan_costs_the_same_queries_however_many_voters_are_flagged(models) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _background(models)
+    for name in ("mallory", "mike"):
+        Vote.objects.bulk_create(
+            Vote(model_a=models[0], model_b=models[1 + i % 2], outcome="model_a", voter_id=name)
+            for i in range(MALLORY_VOTES)
+        )
+    refit()
+    assert len(services.voters_scan().flags) == 2
+    with CaptureQueriesContext(connection) as two:
+        services.voters_scan()
+    for name in ("trent", "victor", "walter"):
+        Vote.objects.bulk_create(
+            Vote(model_a=models[0], model_b=models[1 + i % 2], outcome="model_a", voter_id=name)
+            for i in range(MALLORY_VOTES)
+        )
+    services.voters_scan()
+    assert VoterFlag.objects.filter(state="flagged").count() == 5
+    with CaptureQueriesContext(connection) as five:
+        services.voters_scan()
+    assert len(five) == len(two)
