@@ -51,17 +51,24 @@ def _theta(snapshot: RatingSnapshot) -> dict[int, float]:
 
 
 def voter_quarantine(*, voter_ids: list[str]) -> int:
-    """Exclude every counted vote of the voters as "anomalous_voter"; return how many.
+    """Exclude every counted vote of the voters with an open flag as "anomalous_voter";
+    return how many.
 
     Votes already excluded for another reason keep that reason, so releasing a voter later
-    re-counts exactly the votes quarantined here.
+    re-counts exactly the votes quarantined here. The open flags are locked first, as
+    flag_release locks the one it closes: a release that commits meanwhile is never undone.
     """
     if not voter_ids:
         return 0
     with transaction.atomic():
+        still_open = list(
+            VoterFlag.objects.select_for_update()
+            .filter(voter_id__in=voter_ids, state=VoterFlag.State.FLAGGED)
+            .values_list("voter_id", flat=True)
+        )
         ids = list(
             Vote.objects.select_for_update()
-            .filter(voter_id__in=voter_ids, excluded_reason="")
+            .filter(voter_id__in=still_open, excluded_reason="")
             .values_list("pk", flat=True)
         )
         return votes_exclude(vote_ids=ids, reason=QUARANTINE) if ids else 0

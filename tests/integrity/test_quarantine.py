@@ -228,3 +228,15 @@ def test_a_scan_costs_the_same_queries_however_many_voters_are_flagged(models) -
     with CaptureQueriesContext(connection) as five:
         services.voters_scan()
     assert len(five) == len(two)
+
+
+def test_quarantine_leaves_a_released_voter_alone(models) -> None:
+    _background(models)
+    _mallory_pushes_alpha(models)
+    refit()
+    flag = services.voters_scan().flags[0]
+    services.flag_release(flag_id=flag.pk, by="olga")
+
+    # As a scan that read the open flags just before the release would try to.
+    assert services.voter_quarantine(voter_ids=[MALLORY]) == 0
+    assert not Vote.objects.filter(voter_id=MALLORY).exclude(excluded_reason="").exists()
