@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "channels",
     "arena",
     "ratings",
+    "integrity",
 ]
 
 MIDDLEWARE = [

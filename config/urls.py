@@ -8,4 +8,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("ratings.urls")),
     path("", include("arena.urls")),
+    path("", include("integrity.urls")),
 ]

@@ -158,6 +158,28 @@ def schema() -> dict[str, Any]:
                     "responses": {"200": {"description": "Shares"}, "400": _error},
                 }
             },
+            "/api/v1/transparency": {
+                "get": {
+                    "summary": (
+                        "Votes excluded per reason in a snapshot, daily share of battles per "
+                        "model and organisation, retired and pre-release models' history"
+                    ),
+                    "parameters": [
+                        _snapshot,
+                        {
+                            "name": "days",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 366},
+                            "description": "Sampling window in days, ending today (default 14)",
+                        },
+                    ],
+                    "responses": {
+                        "200": {"description": "Transparency figures"},
+                        "400": _error,
+                        "404": _error,
+                    },
+                }
+            },
             "/export/votes.csv": {
                 "get": {
                     "summary": "Every vote, counted and excluded (LMArena column names + more)",
