@@ -27,10 +27,23 @@
     return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? values[key] : whole));
   }
 
-  function textWidth(text, size) {  // rough: CJK glyphs are about twice as wide as Latin ones
-    let w = 0;
-    for (const ch of text) w += ch.codePointAt(0) > 0x2e80 ? size : size * 0.58;
-    return w;
+  // Lay labels out by their real width in the page's font: draw them once, hidden, and measure.
+  function measure(box, texts, cls) {
+    const probe = el("svg", { width: 0, height: 0, style: "position:absolute;visibility:hidden" });
+    box.append(probe);
+    const widths = texts.map((t) => {
+      const node = el("text", { class: cls }, t);
+      probe.append(node);
+      return node.getComputedTextLength();
+    });
+    probe.remove();
+    return widths;
+  }
+
+  // A label no wider than `max`: long names are cut with an ellipsis (the full name is in the title).
+  function fit(text, width, max) {
+    if (width <= max) return text;
+    return text.slice(0, Math.max(4, Math.floor(text.length * max / width) - 1)) + "…";
   }
 
   const percent = (rate) => Math.round(rate * 100) + "%";
@@ -53,9 +66,11 @@
     const n = models.length;
     if (n < 2) { box.hidden = true; return; }
     const kind = box.dataset.kind;
-    const FONT = 11;
-    const cell = n > 30 ? 14 : n > 12 ? 22 : 40;
-    const label = Math.min(230, Math.max(...models.map((m) => textWidth(m.display_name, FONT))) + 10);
+    const FONT = 12, MAX_LABEL = 240;
+    const cell = n > 30 ? 15 : n > 12 ? 24 : 40;
+    const names = models.map((m) => m.display_name);
+    const shown = measure(box, names, "tick").map((w, i) => fit(names[i], w, MAX_LABEL));
+    const label = Math.max(...measure(box, shown, "tick")) + 10;
     const top = label, left = label, size = n * cell;
     const legendH = 46;
     const W = left + size + 12, H = top + size + legendH;
@@ -68,12 +83,14 @@
     models.forEach((m, i) => {
       const y = top + i * cell + cell / 2 + FONT / 3;
       const row = el("a", { href: modelUrl(m.model) });
-      row.append(el("text", { x: left - 6, y: y, class: "tick", "text-anchor": "end" }, m.display_name));
+      row.append(el("title", {}, m.display_name));
+      row.append(el("text", { x: left - 6, y: y, class: "tick", "text-anchor": "end" }, shown[i]));
       svg.append(row);
       const x = left + i * cell + cell / 2 + FONT / 3;
       const column = el("a", { href: modelUrl(m.model) });
+      column.append(el("title", {}, m.display_name));
       column.append(el("text", { x: x, y: top - 6, class: "tick", transform: `rotate(-90 ${x} ${top - 6})` },
-        m.display_name));
+        shown[i]));
       svg.append(column);
     });
 
@@ -86,18 +103,19 @@
         }
         const battles = data.battles[i][j];
         const rate = data.win_rate[i][j];
-        const names = { row: models[i].display_name, column: models[j].display_name };
+        const pair = { row: names[i], column: names[j] };
         const g = el("g", { class: battles ? "cell" : "cell never" });
         g.append(el("title", {}, battles
-          ? fill(box.dataset.cell, { ...names, wins: data.wins[i][j], losses: data.wins[j][i],
+          ? fill(box.dataset.cell, { ...pair, wins: data.wins[i][j], losses: data.wins[j][i],
                                      ties: data.ties[i][j], both_bad: data.both_bad[i][j],
                                      battles: battles, rate: percent(rate) })
-          : fill(box.dataset.never, names)));
+          : fill(box.dataset.never, pair)));
         const colour = !battles ? null : kind === "battles" ? countColour(battles, maxBattles) : rateColour(rate);
         g.append(el("rect", { x: x, y: y, width: cell, height: cell, fill: colour || "#e8ebef" }));
         if (battles && cell >= 22) {
-          const shown = kind === "battles" ? String(battles) : percent(rate);
-          g.append(el("text", { x: x + cell / 2, y: y + cell / 2 + 4, class: "value", "text-anchor": "middle" }, shown));
+          const value = kind === "battles" ? String(battles) : percent(rate);
+          g.append(el("text", { x: x + cell / 2, y: y + cell / 2 + 3.5, class: cell < 30 ? "value small" : "value",
+            "text-anchor": "middle" }, value));
         }
         svg.append(g);
       }
@@ -110,7 +128,7 @@
     const stops = kind === "battles"
       ? [0, 0.25, 0.5, 0.75, 1].map((t) => Math.round(Math.expm1(t * Math.log1p(maxBattles))))
       : [0, 0.25, 0.5, 0.75, 1];
-    const lx = left + textWidth(box.dataset.legend, 12) + 16;
+    const lx = left + measure(box, [box.dataset.legend], "axis")[0] + 16;
     stops.forEach((s, k) => {
       const fillColour = kind === "battles" ? countColour(s, maxBattles) : rateColour(s);
       svg.append(el("rect", { x: lx + k * 58, y: ly, width: 20, height: 12, fill: fillColour, class: "swatch" }));

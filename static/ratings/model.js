@@ -19,10 +19,23 @@
     return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? values[key] : whole));
   }
 
-  function textWidth(text, size) {  // rough: CJK glyphs are about twice as wide as Latin ones
-    let w = 0;
-    for (const ch of text) w += ch.codePointAt(0) > 0x2e80 ? size : size * 0.58;
-    return w;
+  // Lay labels out by their real width in the page's font: draw them once, hidden, and measure.
+  function measure(box, texts, cls) {
+    const probe = el("svg", { width: 0, height: 0, style: "position:absolute;visibility:hidden" });
+    box.append(probe);
+    const widths = texts.map((t) => {
+      const node = el("text", { class: cls }, t);
+      probe.append(node);
+      return node.getComputedTextLength();
+    });
+    probe.remove();
+    return widths;
+  }
+
+  // A label no wider than `max`: long names are cut with an ellipsis (the full name is in the title).
+  function fit(text, width, max) {
+    if (width <= max) return text;
+    return text.slice(0, Math.max(4, Math.floor(text.length * max / width) - 1)) + "…";
   }
 
   const percent = (rate) => Math.round(rate * 100) + "%";
@@ -68,7 +81,7 @@
     });
     points.forEach((p, i) => {
       if (p.rating === null) return;
-      const g = el("g", { class: "point" });
+      const g = el("g", { class: "history-point" });
       g.append(el("title", {}, fill(box.dataset.point, {
         snapshot: p.snapshot, date: p.created_at.slice(0, 16).replace("T", " "),
         rating: p.rating.toFixed(1), lower: p.rating_lower.toFixed(1), upper: p.rating_upper.toFixed(1),
@@ -82,9 +95,13 @@
   function drawVersus(box, records) {
     box.textContent = "";
     if (!records || !records.length) { box.hidden = true; return; }
-    const FONT = 12, ROW = 20;
-    const label = Math.min(240, Math.max(...records.map((r) => textWidth(r.opponent_name, FONT))) + 12);
-    const W = 960, M = { left: label, right: 150, top: 22, bottom: 8 };
+    const ROW = 20, MAX_LABEL = 240;
+    const names = records.map((r) => r.opponent_name);
+    const shown = measure(box, names, "tick").map((w, i) => fit(names[i], w, MAX_LABEL));
+    const label = Math.max(...measure(box, shown, "tick")) + 12;
+    const counts = records.map((r) => `${percent(r.win_rate)} · ${r.wins}–${r.losses}–${r.ties + r.both_bad} (${r.battles})`);
+    const right = Math.max(...measure(box, counts.concat([box.dataset.countsHead]), "tick")) + 16;
+    const W = 960, M = { left: label, right: right, top: 36, bottom: 8 };
     const H = M.top + records.length * ROW + M.bottom;
     const width = W - M.left - M.right;
     const x = (rate) => M.left + rate * width;
@@ -94,6 +111,7 @@
       svg.append(el("line", { x1: x(t), x2: x(t), y1: M.top - 4, y2: H - M.bottom, class: t === 0.5 ? "even" : "grid" }));
       svg.append(el("text", { x: x(t), y: M.top - 8, class: "tick", "text-anchor": "middle" }, percent(t)));
     });
+    svg.append(el("text", { x: W - M.right + 8, y: 12, class: "tick" }, box.dataset.countsHead));
     records.forEach((r, k) => {
       const y = M.top + k * ROW;
       const g = el("g", { class: "versus" });
@@ -101,12 +119,11 @@
         opponent: r.opponent_name, wins: r.wins, losses: r.losses, ties: r.ties,
         both_bad: r.both_bad, battles: r.battles, rate: percent(r.win_rate) })));
       const link = el("a", { href: box.dataset.modelUrl.replace("__slug__", encodeURIComponent(r.opponent)) });
-      link.append(el("text", { x: M.left - 6, y: y + ROW / 2 + 4, class: "tick", "text-anchor": "end" }, r.opponent_name));
+      link.append(el("text", { x: M.left - 6, y: y + ROW / 2 + 4, class: "tick", "text-anchor": "end" }, shown[k]));
       g.append(link);
       g.append(el("rect", { x: M.left, y: y + 3, width: Math.max(1, r.win_rate * width), height: ROW - 6,
         class: r.win_rate >= 0.5 ? "won" : "lost" }));
-      g.append(el("text", { x: W - M.right + 8, y: y + ROW / 2 + 4, class: "tick" },
-        `${percent(r.win_rate)} · ${r.wins}–${r.losses}–${r.ties + r.both_bad} (n=${r.battles})`));
+      g.append(el("text", { x: W - M.right + 8, y: y + ROW / 2 + 4, class: "tick" }, counts[k]));
       svg.append(g);
     });
     box.append(svg);
