@@ -69,6 +69,11 @@ class DomainFit(models.Model):
             models.UniqueConstraint(fields=["snapshot", "domain"], name="domainfit_unique"),
         ]
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ImmutableError("A snapshot's domain fits are immutable.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
 
 class PairTally(models.Model):
     """Counted votes between two models in one domain: the sufficient statistics of a fit.

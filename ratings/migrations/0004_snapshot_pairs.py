@@ -14,15 +14,17 @@ def freeze_latest_pairs(apps, schema_editor):  # type: ignore[no-untyped-def]
     latest = RatingSnapshot.objects.order_by("-id").first()
     if latest is None:
         return
-    for fit in DomainFit.objects.filter(snapshot=latest):
-        fit.pairs = [
+    for fit_id, domain_id in DomainFit.objects.filter(snapshot=latest).values_list(
+        "id", "domain_id"
+    ):
+        pairs = [
             list(row)
-            for row in PairTally.objects.filter(domain_id=fit.domain_id)
+            for row in PairTally.objects.filter(domain_id=domain_id)
             .order_by("model_lo_id", "model_hi_id")
             .values_list("model_lo_id", "model_hi_id", "lo_wins", "hi_wins", "ties", "both_bad")
             if sum(row[2:]) > 0
         ]
-        fit.save(update_fields=["pairs"])
+        DomainFit.objects.filter(pk=fit_id).update(pairs=pairs)
 
 
 class Migration(migrations.Migration):

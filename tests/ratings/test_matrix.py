@@ -257,3 +257,42 @@ def test_the_model_page_draws_its_charts_from_the_model_api(client: Client, snap
         assert f'data-testid="{testid}"' in html
     assert f"/api/v1/models/alpha-7b?snapshot={snapshot.pk}" in html
     assert "ratings/model.js" in html
+
+
+def test_a_snapshots_pair_counts_cannot_be_edited_through_the_model(snapshot) -> None:
+    from ratings.models import ImmutableError
+
+    fit = DomainFit.objects.filter(snapshot=snapshot).first()
+    fit.pairs = []
+    with pytest.raises(ImmutableError):
+        fit.save()
+
+
+def test_the_model_api_reads_in_a_fixed_number_of_queries(client: Client, snapshot, models) -> None:
+    with CaptureQueriesContext(connection) as few:
+        client.get("/api/v1/models/alpha-7b")
+    cast_votes(models, ROUND_ROBIN)
+    refit()
+    with CaptureQueriesContext(connection) as more:
+        client.get("/api/v1/models/alpha-7b")
+    assert len(more) == len(few) <= 7, [q["sql"] for q in more]
+
+
+def test_the_schema_describes_the_matrix_and_model_answers(client: Client, snapshot) -> None:
+    paths = client.get("/api/v1/schema").json()["paths"]
+
+    def described(path: str) -> dict:  # type: ignore[type-arg]
+        ok = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        return ok["properties"]
+
+    matrix = client.get("/api/v1/matrix").json()
+    assert set(described("/api/v1/matrix")) == set(matrix)
+    assert set(described("/api/v1/matrix")["models"]["items"]["properties"]) == set(
+        matrix["models"][0]
+    )
+    model = client.get("/api/v1/models/alpha-7b").json()
+    schema = described("/api/v1/models/{slug}")
+    assert set(schema) == set(model)
+    for part in ("standings", "head_to_head", "history"):
+        assert set(schema[part]["items"]["properties"]) == set(model[part][0]), part
+    assert set(schema["model"]["properties"]) == set(model["model"])
