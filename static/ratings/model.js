@@ -42,6 +42,8 @@
 
   function drawHistory(box, points) {
     box.textContent = "";
+    // A point without its interval is drawn as a gap: the page never shows a rating without it.
+    points = points.map((p) => (p.rating_lower === null || p.rating_upper === null ? { ...p, rating: null } : p));
     const rated = points.filter((p) => p.rating !== null);
     if (!rated.length) { box.hidden = true; return; }
     const W = 960, H = 320, M = { left: 60, right: 20, top: 16, bottom: 44 };
