@@ -57,11 +57,22 @@ class DomainFit(models.Model):
     models_rated = models.PositiveIntegerField()
     converged = models.BooleanField()
     iterations = models.PositiveIntegerField()
+    # The counted pair tallies this fit was made from, frozen with the snapshot: one
+    # [model_lo_id, model_hi_id, lo_wins, hi_wins, ties, both_bad] per pair with any vote,
+    # lower id first (PairTally's layout). Null for snapshots written before it was kept.
+    # One JSON value per domain rather than a row per pair: every read wants a whole domain,
+    # and ~1.4k pairs cost ~30 KB here instead of ~1.4k rows per domain per snapshot.
+    pairs = models.JSONField(null=True, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["snapshot", "domain"], name="domainfit_unique"),
         ]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ImmutableError("A snapshot's domain fits are immutable.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class PairTally(models.Model):

@@ -77,6 +77,117 @@ ENTRY = {
 }
 
 
+_int_matrix = {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}}
+MATRIX = {
+    "type": "object",
+    "properties": {
+        "domain": {"type": "string"},
+        "tier": {"type": ["string", "null"]},
+        "snapshot": {"oneOf": [SNAPSHOT, {"type": "null"}]},
+        "win_rate_definition": {"type": "string"},
+        "models": {
+            "type": "array",
+            "items": ENTRY,
+            "description": "Rows and columns, in the leaderboard's order (best rating first)",
+        },
+        "wins": {**_int_matrix, "description": "wins[i][j]: votes model i won against model j"},
+        "ties": {**_int_matrix, "description": "ties[i][j] = ties[j][i]"},
+        "both_bad": {**_int_matrix, "description": "both_bad[i][j] = both_bad[j][i]"},
+        "battles": {
+            **_int_matrix,
+            "description": "wins[i][j] + wins[j][i] + ties[i][j] + both_bad[i][j]",
+        },
+        "win_rate": {
+            "type": "array",
+            "items": {"type": "array", "items": _number_or_null},
+            "description": (
+                "(wins[i][j] + (ties[i][j] + both_bad[i][j]) / 2) / battles[i][j]; "
+                "null where the two never met"
+            ),
+        },
+    },
+}
+MODEL_PROFILE = {
+    "type": "object",
+    "properties": {
+        "model": {
+            "type": "object",
+            "properties": {
+                "slug": {"type": "string"},
+                "display_name": {"type": "string"},
+                "organisation": {"type": "string"},
+                "open_weights": {"type": ["boolean", "null"]},
+                "licence": {"type": "string"},
+                "status": {"type": "string"},
+                "blended_price_per_mtok": _number_or_null,
+            },
+        },
+        "snapshot": {"oneOf": [SNAPSHOT, {"type": "null"}]},
+        "standings": {
+            "type": "array",
+            "description": "Its rating and rank range in every domain, and within its price tier",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "domain": {"type": "string"},
+                    "rating": _number_or_null,
+                    "rating_lower": _number_or_null,
+                    "rating_upper": _number_or_null,
+                    "rank_ub": _integer_or_null,
+                    "rank_lb": _integer_or_null,
+                    "votes": {"type": "integer"},
+                    "price_tier": {"type": ["string", "null"]},
+                    "tier_rank_ub": _integer_or_null,
+                    "tier_rank_lb": _integer_or_null,
+                    "provisional": {"type": "boolean"},
+                    "unrated_reason": {"type": ["string", "null"]},
+                },
+            },
+        },
+        "head_to_head_domain": {"type": "string"},
+        "head_to_head": {
+            "type": ["array", "null"],
+            "description": (
+                "Its record against each opponent as the snapshot counted it, most battles "
+                "first; null for a snapshot published before pair counts were kept"
+            ),
+            "items": {
+                "type": "object",
+                "properties": {
+                    "opponent": {"type": "string"},
+                    "opponent_name": {"type": "string"},
+                    "battles": {"type": "integer"},
+                    "wins": {"type": "integer"},
+                    "losses": {"type": "integer"},
+                    "ties": {"type": "integer"},
+                    "both_bad": {"type": "integer"},
+                    "win_rate": {"type": "number"},
+                },
+            },
+        },
+        "history": {
+            "type": "array",
+            "description": "Its overall rating in every snapshot up to this one, oldest first",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "snapshot": {"type": "integer"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "rating": _number_or_null,
+                    "rating_lower": _number_or_null,
+                    "rating_upper": _number_or_null,
+                    "votes": {"type": "integer"},
+                },
+            },
+        },
+    },
+}
+
+
+def _json_response(description: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": body}}}
+
+
 def schema() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -115,6 +226,36 @@ def schema() -> dict[str, Any]:
                                 }
                             },
                         },
+                        "400": _error,
+                        "404": _error,
+                    },
+                }
+            },
+            "/api/v1/matrix": {
+                "get": {
+                    "summary": "Win-rate and battle-count matrices of a domain (and price tier)",
+                    "parameters": [_domain, _tier, _snapshot],
+                    "responses": {
+                        "200": _json_response("The matrices, models in leaderboard order", MATRIX),
+                        "400": _error,
+                        "404": _error,
+                    },
+                }
+            },
+            "/api/v1/models/{slug}": {
+                "get": {
+                    "summary": "One model: standings, head-to-head record and rating history",
+                    "parameters": [
+                        {
+                            "name": "slug",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        _snapshot,
+                    ],
+                    "responses": {
+                        "200": _json_response("The model as of the snapshot", MODEL_PROFILE),
                         "400": _error,
                         "404": _error,
                     },

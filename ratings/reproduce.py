@@ -90,3 +90,48 @@ def compare(
             ):
                 differences.append(Difference(model, field, expected, value))
     return differences
+
+
+# One pair's counts: (wins of the first model, wins of the second, ties, both_bad), the pair
+# named by model slugs in sorted order.
+PairKey = tuple[str, str]
+PairCount = tuple[int, int, int, int]
+
+
+def pair_tallies(records: Iterable[tuple[str, str, str, int]]) -> dict[PairKey, PairCount]:
+    """Fold (a, b, outcome, n) records into each pair's counts, as the refit tallies them
+    (self-battles say nothing about strength and are left out); pairs with no vote are absent."""
+    counts: dict[PairKey, list[int]] = {}
+    for a, b, outcome, n in records:
+        if a == b:
+            continue
+        if outcome not in maths.OUTCOMES:
+            raise ReproduceError(f"Unknown winner {outcome!r} in the votes CSV.")
+        first, second = sorted((a, b))
+        row = counts.setdefault((first, second), [0, 0, 0, 0])
+        if outcome == "tie":
+            row[2] += n
+        elif outcome == "both_bad":
+            row[3] += n
+        else:  # model_a or model_b: did the first of the sorted pair win?
+            winner = a if outcome == "model_a" else b
+            row[0 if winner == first else 1] += n
+    return {key: (w1, w2, t, bb) for key, (w1, w2, t, bb) in counts.items() if w1 + w2 + t + bb}
+
+
+@dataclass(frozen=True)
+class PairDifference:
+    pair: PairKey
+    published: PairCount | None
+    recomputed: PairCount | None
+
+
+def compare_pairs(
+    published: dict[PairKey, PairCount], recomputed: dict[PairKey, PairCount]
+) -> list[PairDifference]:
+    """List every pair whose counts differ at all: the matrix must match exactly."""
+    return [
+        PairDifference(pair, published.get(pair), recomputed.get(pair))
+        for pair in sorted(set(published) | set(recomputed))
+        if published.get(pair) != recomputed.get(pair)
+    ]

@@ -8,10 +8,9 @@ from decimal import Decimal
 from typing import TypeVar
 
 from django.core.cache import cache
-from django.db.models import Q
 
 from arena.models import CostTier, Domain, LanguageModel
-from ratings.models import DomainFit, PairTally, RatingRow, RatingSnapshot
+from ratings.models import DomainFit, RatingRow, RatingSnapshot
 
 T = TypeVar("T")
 
@@ -134,7 +133,8 @@ def _leaderboard(domain_slug: str, snapshot_id: int | None, tier_slug: str | Non
     snapshot = snapshot_get(snapshot_id) if snapshot_id is not None else None
     if snapshot is None:
         return Leaderboard(None, domain, domains, None, [], tier, tiers)
-    fit = DomainFit.objects.filter(snapshot=snapshot, domain=domain).first()
+    # The pair counts are read by matrix_get alone; the table's cache need not carry them.
+    fit = DomainFit.objects.filter(snapshot=snapshot, domain=domain).defer("pairs").first()
     rows = RatingRow.objects.filter(snapshot=snapshot, domain=domain).select_related(
         "model", "model__organisation"
     )
@@ -274,7 +274,9 @@ class HeadToHead:
     opponent_name: str
     wins: int
     losses: int
-    draws: int
+    draws: int  # ties + both_bad
+    ties: int = 0
+    both_bad: int = 0
 
     @property
     def votes(self) -> int:
@@ -302,11 +304,13 @@ class ModelProfile:
     standings: list[Standing]
     head_to_head: list[HeadToHead]
     history: list[HistoryPoint]
+    # False for a snapshot published before pair counts were kept with snapshots.
+    head_to_head_recorded: bool = True
 
 
 def model_profile_get(slug: str, *, snapshot_id: int | None = None) -> ModelProfile:
     """A model's standing in every domain and tier, its record against each opponent (overall,
-    as currently counted) and its overall rating in every snapshot so far."""
+    as counted in the snapshot) and its overall rating in every snapshot up to that one."""
     model = LanguageModel.objects.select_related("organisation").filter(slug=slug).first()
     if model is None:
         raise NotFound(f"No model {slug!r}.")
@@ -332,26 +336,7 @@ def model_profile_get(slug: str, *, snapshot_id: int | None = None) -> ModelProf
             .select_related("domain", "tier")
             .order_by("domain__position", "domain__slug")
         ]
-    overall = Domain.objects.filter(includes_all=True).first()
-    records = []
-    if overall is not None:
-        for tally in (
-            PairTally.objects.filter(domain=overall)
-            .filter(Q(model_lo=model) | Q(model_hi=model))
-            .select_related("model_lo", "model_hi")
-        ):
-            mine_lo = tally.model_lo_id == model.pk
-            opponent = tally.model_hi if mine_lo else tally.model_lo
-            records.append(
-                HeadToHead(
-                    opponent.slug,
-                    opponent.display_name,
-                    tally.lo_wins if mine_lo else tally.hi_wins,
-                    tally.hi_wins if mine_lo else tally.lo_wins,
-                    tally.ties + tally.both_bad,
-                )
-            )
-    records.sort(key=lambda r: (-r.votes, r.opponent))
+    records = _head_to_head(snapshot, model) if snapshot is not None else []
     history = [
         HistoryPoint(
             row.snapshot_id,
@@ -361,11 +346,158 @@ def model_profile_get(slug: str, *, snapshot_id: int | None = None) -> ModelProf
             row.rating_upper,
             row.votes,
         )
-        for row in RatingRow.objects.filter(model=model, domain__includes_all=True)
+        for row in RatingRow.objects.filter(
+            model=model,
+            domain__includes_all=True,
+            # Up to the snapshot shown, so that its permalink never changes.
+            snapshot_id__lte=snapshot.pk if snapshot is not None else 0,
+        )
         .select_related("snapshot")
         .order_by("snapshot_id")
     ]
-    return ModelProfile(model, snapshot, standings, records, history)
+    return ModelProfile(model, snapshot, standings, records or [], history, records is not None)
+
+
+def _head_to_head(snapshot: RatingSnapshot, model: LanguageModel) -> list[HeadToHead] | None:
+    """The model's record against each opponent in the overall domain, as the snapshot counted
+    it (None if the snapshot predates stored pair counts), most battles first."""
+    fit = DomainFit.objects.filter(snapshot=snapshot, domain__includes_all=True).first()
+    if fit is None:
+        return []
+    if fit.pairs is None:
+        return None
+    mine = [p for p in fit.pairs if model.pk in (p[0], p[1])]
+    opponents = LanguageModel.objects.in_bulk({p[1] if p[0] == model.pk else p[0] for p in mine})
+    records = []
+    for lo, hi, lo_wins, hi_wins, ties, both_bad in mine:
+        mine_lo = lo == model.pk
+        opponent = opponents[hi if mine_lo else lo]
+        records.append(
+            HeadToHead(
+                opponent.slug,
+                opponent.display_name,
+                lo_wins if mine_lo else hi_wins,
+                hi_wins if mine_lo else lo_wins,
+                ties + both_bad,
+                ties,
+                both_bad,
+            )
+        )
+    records.sort(key=lambda r: (-r.votes, r.opponent))
+    return records
+
+
+@dataclass(frozen=True)
+class PairMatrix:
+    """Who beat whom among one domain's (and tier's) models in one snapshot.
+
+    `models` are the leaderboard's entries in its order (best rating first); `wins[i][j]` is
+    the number of counted votes model i won against model j, `ties` and `both_bad` are
+    symmetric.
+    """
+
+    snapshot: RatingSnapshot | None
+    domain: Domain
+    tier: CostTier | None
+    models: list[Entry]
+    wins: list[list[int]]
+    ties: list[list[int]]
+    both_bad: list[list[int]]
+    domains: list[Domain] = field(default_factory=list)
+    tiers: list[CostTier] = field(default_factory=list)
+
+    @property
+    def battles(self) -> list[list[int]]:
+        n = len(self.models)
+        return [
+            [
+                self.wins[i][j] + self.wins[j][i] + self.ties[i][j] + self.both_bad[i][j]
+                for j in range(n)
+            ]
+            for i in range(n)
+        ]
+
+    @property
+    def win_rate(self) -> list[list[float | None]]:
+        """Row over column: (wins + half the ties and both-bad votes) / battles; None if none."""
+        return [
+            [
+                (self.wins[i][j] + 0.5 * (self.ties[i][j] + self.both_bad[i][j])) / n if n else None
+                for j, n in enumerate(row)
+            ]
+            for i, row in enumerate(self.battles)
+        ]
+
+    @property
+    def rows(self) -> list[tuple[Entry, list[tuple[Entry, int, float | None]]]]:
+        """Each model with (opponent, battles, win rate) per column, for tables."""
+        battles, rates = self.battles, self.win_rate
+        return [
+            (
+                row,
+                [(column, battles[i][j], rates[i][j]) for j, column in enumerate(self.models)],
+            )
+            for i, row in enumerate(self.models)
+        ]
+
+
+def matrix_get(
+    *, domain_slug: str = "overall", tier_slug: str | None = None, snapshot_id: int | None = None
+) -> PairMatrix:
+    """The win-rate and battle-count matrix of a domain (and tier) in a snapshot, cached.
+
+    The models and their order are exactly the leaderboard's (`leaderboard_get`), so a tier
+    restricts the matrix to the models the tier's table shows.
+    """
+    snapshot_id = _newest_if_none(snapshot_id)
+    if snapshot_id is None:
+        board = leaderboard_get(domain_slug=domain_slug, tier_slug=tier_slug)
+        return PairMatrix(
+            None, board.domain, board.tier, [], [], [], [], board.domains, board.tiers
+        )
+    return _cached(
+        f"matrix:{snapshot_id}:{domain_slug}:{tier_slug or ''}",
+        lambda: _matrix(domain_slug, snapshot_id, tier_slug),
+    )
+
+
+def _matrix(domain_slug: str, snapshot_id: int, tier_slug: str | None) -> PairMatrix:
+    board = leaderboard_get(domain_slug=domain_slug, snapshot_id=snapshot_id, tier_slug=tier_slug)
+    pairs: list[list[int]] | None = []
+    if board.fit is not None:
+        pairs = DomainFit.objects.values_list("pairs", flat=True).get(pk=board.fit.pk)
+    if pairs is None:
+        raise NotFound(
+            f"Snapshot {snapshot_id} was published before pair counts were kept with snapshots; "
+            f"a later snapshot has them."
+        )
+    models = board.entries
+    ids = dict(
+        LanguageModel.objects.filter(slug__in=[e.model for e in models]).values_list("slug", "id")
+    )
+    position = {ids[e.model]: i for i, e in enumerate(models)}
+    n = len(models)
+    wins = [[0] * n for _ in range(n)]
+    ties = [[0] * n for _ in range(n)]
+    both_bad = [[0] * n for _ in range(n)]
+    for lo, hi, lo_wins, hi_wins, tie, bad in pairs:
+        i, j = position.get(lo), position.get(hi)
+        if i is None or j is None:
+            continue  # outside the tier
+        wins[i][j], wins[j][i] = lo_wins, hi_wins
+        ties[i][j] = ties[j][i] = tie
+        both_bad[i][j] = both_bad[j][i] = bad
+    return PairMatrix(
+        board.snapshot,
+        board.domain,
+        board.tier,
+        models,
+        wins,
+        ties,
+        both_bad,
+        board.domains,
+        board.tiers,
+    )
 
 
 def snapshots_list(*, limit: int = 100) -> list[RatingSnapshot]:

@@ -151,6 +151,21 @@ def _load_tallies() -> dict[int, np.ndarray]:
     return by_domain
 
 
+def _frozen_pairs() -> dict[int, list[list[int]]]:
+    """Every non-empty tally per domain, as the snapshot keeps it (see DomainFit.pairs)."""
+    table = PairTally._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT domain_id, model_lo_id, model_hi_id, lo_wins, hi_wins, ties, both_bad "
+            f"FROM {table} WHERE lo_wins + hi_wins + ties + both_bad > 0 "
+            f"ORDER BY domain_id, model_lo_id, model_hi_id"
+        )
+        by_domain: dict[int, list[list[int]]] = defaultdict(list)
+        for domain_id, *counts in cursor.fetchall():
+            by_domain[domain_id].append(counts)
+    return by_domain
+
+
 def pair_counts(tallies: np.ndarray) -> maths.PairCounts:
     """Turn one domain's tallies (rows: lo, hi, lo_wins, hi_wins, draws) into count matrices,
     with model ids (as text) for names."""
@@ -267,6 +282,7 @@ def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
         elo = _elo(previous, pending, overall)
         _apply(deltas)
         tallies = _load_tallies()
+        frozen_pairs = _frozen_pairs()
         last_vote_id = pending.filter(excluded_reason="").aggregate(m=Max("id"))["m"]
         if previous is not None and previous.last_vote_id is not None:
             last_vote_id = max(last_vote_id or 0, previous.last_vote_id)
@@ -302,6 +318,7 @@ def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
                 models_rated=sum(row.rated for row in r.rows),
                 converged=r.fitted.converged,
                 iterations=r.fitted.iterations,
+                pairs=frozen_pairs.get(r.domain_id, []),
             )
             for r in results
         )

@@ -75,7 +75,9 @@ def test_the_real_votes_import_fit_the_published_top_10_and_round_trip(
     path = tmp_path / "votes.csv"
     path.write_text(_export(client))
     call_command("reproduce", "--votes", str(path), "--snapshot", str(snapshot.pk))
-    assert "53 models recomputed from 135624 counted votes" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "53 models recomputed from 135624 counted votes" in out
+    assert "pairs' wins, ties and both-bad counts match exactly" in out  # the matrix too
 
     before, after = _roundtrip(client)
     assert after == before
