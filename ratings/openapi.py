@@ -24,7 +24,11 @@ _tier = {
     "name": "tier",
     "in": "query",
     "schema": {"type": "string"},
-    "description": "Price tier slug (budget, mid, premium); ranks are re-ranked within the tier",
+    "description": (
+        "Tier slug: a price band (budget, mid, premium), open-weights or a size class "
+        "(small, medium, large) by default; operators may add others. Only the models that "
+        "were in the tier when the snapshot was taken, re-ranked among themselves"
+    ),
 }
 _snapshot = {
     "name": "snapshot",
@@ -71,7 +75,15 @@ ENTRY = {
         "unrated_reason": {"type": ["string", "null"]},
         "open_weights": {"type": ["boolean", "null"]},
         "blended_price_per_mtok": _number_or_null,
-        "price_tier": {"type": ["string", "null"]},
+        "price_tier": {
+            "type": ["string", "null"],
+            "description": "The price band the model was in when the snapshot was taken",
+        },
+        "tiers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Every tier the model was in when the snapshot was taken",
+        },
         "elo": _number_or_null,
     },
 }
@@ -91,7 +103,7 @@ def schema() -> dict[str, Any]:
         "paths": {
             "/api/v1/leaderboard": {
                 "get": {
-                    "summary": "One domain's (and optionally price tier's) table in a snapshot",
+                    "summary": "One domain's (and optionally one tier's) table in a snapshot",
                     "parameters": [_domain, _tier, _snapshot],
                     "responses": {
                         "200": {
@@ -103,6 +115,10 @@ def schema() -> dict[str, Any]:
                                         "properties": {
                                             "domain": {"type": "string"},
                                             "tier": {"type": ["string", "null"]},
+                                            "tier_kind": {
+                                                "type": ["string", "null"],
+                                                "enum": ["price", "open_weights", "size", None],
+                                            },
                                             "snapshot": {"oneOf": [SNAPSHOT, {"type": "null"}]},
                                             "domain_votes": {"type": "integer"},
                                             "tied_leaders": {

@@ -76,7 +76,8 @@ def _entry_json(e: Entry) -> dict[str, Any]:
         "unrated_reason": e.unrated_reason or None,
         "open_weights": e.open_weights,
         "blended_price_per_mtok": float(e.blended_price) if e.blended_price is not None else None,
-        "price_tier": e.tier or None,
+        "price_tier": e.price_tier,
+        "tiers": list(e.tiers),
         "elo": e.elo,
     }
 
@@ -94,6 +95,7 @@ def api_leaderboard(request: HttpRequest) -> JsonResponse:
         {
             "domain": board.domain.slug,
             "tier": board.tier.slug if board.tier else None,
+            "tier_kind": board.tier.kind if board.tier else None,
             "snapshot": None if snapshot is None else _snapshot_json(snapshot),
             "domain_votes": board.fit.votes if board.fit else 0,
             "tied_leaders": [e.model for e in board.tied_leaders],
