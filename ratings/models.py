@@ -110,6 +110,9 @@ class RatingRow(models.Model):
     unrated_reason = models.CharField(max_length=30, blank=True)
     # Online Elo over the counted votes in the order they were tallied, for comparison only.
     elo = models.FloatField(null=True)
+    # The model's blended list price when the snapshot was taken: what placed it in a price
+    # tier (see TierMembership), shown beside its rating even after the price changes.
+    blended_price = models.DecimalField(max_digits=10, decimal_places=4, null=True)
 
     class Meta:
         constraints = [

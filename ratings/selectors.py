@@ -200,7 +200,7 @@ def _leaderboard(domain_slug: str, snapshot_id: int | None, tier_slug: str | Non
                 provisional=row.provisional,
                 unrated_reason=row.unrated_reason,
                 open_weights=row.model.open_weights,
-                blended_price=row.model.blended_price,
+                blended_price=row.blended_price,
                 status=row.model.status,
                 elo=row.elo,
                 tiers=tuple(t.slug for t in member_of),

@@ -311,7 +311,7 @@ def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
             )
             for r in results
         )
-        rating_rows = [row for r in results for row in _rating_rows(snapshot, r, elo)]
+        rating_rows = [row for r in results for row in _rating_rows(snapshot, r, elo, models)]
         RatingRow.objects.bulk_create(rating_rows, batch_size=2000)
         by_key = {(row.domain_id, row.model_id): row for row in rating_rows}
         TierMembership.objects.bulk_create(
@@ -347,7 +347,10 @@ def _finite(value: float) -> float | None:
 
 
 def _rating_rows(
-    snapshot: RatingSnapshot, result: _DomainResult, elo: dict[int, dict[str, float]]
+    snapshot: RatingSnapshot,
+    result: _DomainResult,
+    elo: dict[int, dict[str, float]],
+    models: dict[int, LanguageModel],
 ) -> list[RatingRow]:
     domain_elo = elo.get(result.domain_id, {})
     return [
@@ -368,6 +371,7 @@ def _rating_rows(
             provisional=row.provisional,
             unrated_reason=row.unrated_reason,
             elo=domain_elo.get(row.model),
+            blended_price=models[int(row.model)].blended_price,
         )
         for row in result.rows
     ]

@@ -1,7 +1,14 @@
 """A rating row's tiers: one row per (rating row, tier) with the rank range within the tier,
-replacing the single price-tier column. Existing price-tier ranks are carried over."""
+replacing the single price-tier column, and the blended price the row was tiered by.
+
+Existing price-tier ranks are carried over; existing rows get the blended price the catalogue
+has now, which is the price their pages showed until this migration.
+"""
+
+from decimal import Decimal
 
 import django.db.models.deletion
+from django.conf import settings
 from django.db import migrations, models
 
 BATCH = 5000
@@ -24,6 +31,20 @@ def carry_over(apps, schema_editor):  # type: ignore[no-untyped-def]
             TierMembership.objects.bulk_create(batch)
             batch = []
     TierMembership.objects.bulk_create(batch)
+
+
+def price_rows(apps, schema_editor):  # type: ignore[no-untyped-def]
+    LanguageModel = apps.get_model("arena", "LanguageModel")
+    RatingRow = apps.get_model("ratings", "RatingRow")
+    weight_in = Decimal(str(settings.ARENA_BLEND_INPUT_WEIGHT))
+    weight_out = Decimal(str(settings.ARENA_BLEND_OUTPUT_WEIGHT))
+    priced = LanguageModel.objects.filter(
+        input_price_per_mtok__isnull=False, output_price_per_mtok__isnull=False
+    )
+    for model in priced:
+        total = weight_in * model.input_price_per_mtok + weight_out * model.output_price_per_mtok
+        blended = (total / (weight_in + weight_out)).quantize(Decimal("0.0001"))
+        RatingRow.objects.filter(model_id=model.pk).update(blended_price=blended)
 
 
 def carry_back(apps, schema_editor):  # type: ignore[no-untyped-def]
@@ -61,6 +82,12 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(carry_over, carry_back),
+        migrations.AddField(
+            model_name='ratingrow',
+            name='blended_price',
+            field=models.DecimalField(decimal_places=4, max_digits=10, null=True),
+        ),
+        migrations.RunPython(price_rows, migrations.RunPython.noop),
         migrations.RemoveField(
             model_name='ratingrow',
             name='tier',
