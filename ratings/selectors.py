@@ -172,44 +172,53 @@ def _leaderboard(domain_slug: str, snapshot_id: int | None, tier_slug: str | Non
         rows = rows.filter(memberships__tier=tier).annotate(
             tier_rank_ub=F("memberships__rank_ub"), tier_rank_lb=F("memberships__rank_lb")
         )
-    rows = list(rows)
-    by_id = {t.pk: t for t in tiers}
-    row_tiers: dict[int, list[CostTier]] = {}
-    for row_id, tier_id in TierMembership.objects.filter(
-        row__snapshot=snapshot, row__domain=domain
-    ).values_list("row_id", "tier_id"):
-        row_tiers.setdefault(row_id, []).append(by_id[tier_id])
-    entries = []
-    for row in rows:
-        member_of = sorted(row_tiers.get(row.pk, []), key=lambda t: t.sort_key)
-        entries.append(
-            Entry(
-                model=row.model.slug,
-                display_name=row.model.display_name,
-                organisation=row.model.organisation.name if row.model.organisation else "",
-                rating=row.rating,
-                rating_lower=row.rating_lower,
-                rating_upper=row.rating_upper,
-                variance=row.variance,
-                rank_ub=row.tier_rank_ub if tier else row.rank_ub,
-                rank_lb=row.tier_rank_lb if tier else row.rank_lb,
-                votes=row.votes,
-                wins=row.wins,
-                losses=row.losses,
-                draws=row.draws,
-                provisional=row.provisional,
-                unrated_reason=row.unrated_reason,
-                open_weights=row.model.open_weights,
-                blended_price=row.blended_price,
-                status=row.model.status,
-                elo=row.elo,
-                tiers=tuple(t.slug for t in member_of),
-                price_tier=next((t.slug for t in member_of if t.kind == CostTier.Kind.PRICE), None),
-            )
+    member_of = _row_tiers(snapshot, domain, tiers)
+    entries = [
+        Entry(
+            model=row.model.slug,
+            display_name=row.model.display_name,
+            organisation=row.model.organisation.name if row.model.organisation else "",
+            rating=row.rating,
+            rating_lower=row.rating_lower,
+            rating_upper=row.rating_upper,
+            variance=row.variance,
+            rank_ub=row.tier_rank_ub if tier else row.rank_ub,
+            rank_lb=row.tier_rank_lb if tier else row.rank_lb,
+            votes=row.votes,
+            wins=row.wins,
+            losses=row.losses,
+            draws=row.draws,
+            provisional=row.provisional,
+            unrated_reason=row.unrated_reason,
+            open_weights=row.model.open_weights,
+            blended_price=row.blended_price,
+            status=row.model.status,
+            elo=row.elo,
+            tiers=tuple(t.slug for t in member_of.get(row.pk, [])),
+            price_tier=next(
+                (t.slug for t in member_of.get(row.pk, []) if t.kind == CostTier.Kind.PRICE), None
+            ),
         )
+        for row in rows
+    ]
     # Rated models by rating, the unrated after them.
     entries.sort(key=lambda e: (e.rating is None, -(e.rating or 0.0), e.model))
     return Leaderboard(snapshot, domain, domains, fit, entries, tier, tiers)
+
+
+def _row_tiers(
+    snapshot: RatingSnapshot, domain: Domain, tiers: list[CostTier]
+) -> dict[int, list[CostTier]]:
+    """The tiers of every row of one domain in one snapshot, by row id, in display order."""
+    by_id = {t.pk: t for t in tiers}
+    member_of: dict[int, list[CostTier]] = {}
+    for row_id, tier_id in TierMembership.objects.filter(
+        row__snapshot=snapshot, row__domain=domain
+    ).values_list("row_id", "tier_id"):
+        member_of.setdefault(row_id, []).append(by_id[tier_id])
+    for row_tiers in member_of.values():
+        row_tiers.sort(key=lambda t: t.sort_key)
+    return member_of
 
 
 @dataclass(frozen=True)
@@ -311,6 +320,14 @@ class TierStanding:
     rank_lb: int | None
 
 
+def _standings_by_kind(row: RatingRow) -> list[TierStanding | None]:
+    """A row's tier and rank range there for each kind of tier, None where it was in none."""
+    by_kind = {
+        m.tier.kind: TierStanding(m.tier, m.rank_ub, m.rank_lb) for m in row.memberships.all()
+    }
+    return [by_kind.get(kind) for kind in CostTier.Kind]
+
+
 @dataclass(frozen=True)
 class Standing:
     domain: Domain
@@ -371,32 +388,26 @@ def model_profile_get(slug: str, *, snapshot_id: int | None = None) -> ModelProf
     snapshot = snapshot_get(snapshot_id)
     standings: list[Standing] = []
     if snapshot is not None:
-        for row in (
-            RatingRow.objects.filter(snapshot=snapshot, model=model)
+        standings = [
+            Standing(
+                row.domain,
+                row.rating,
+                row.rating_lower,
+                row.rating_upper,
+                row.rank_ub,
+                row.rank_lb,
+                row.votes,
+                _standings_by_kind(row),
+                row.provisional,
+                row.unrated_reason,
+            )
+            for row in RatingRow.objects.filter(snapshot=snapshot, model=model)
             .select_related("domain")
             .prefetch_related(
                 Prefetch("memberships", TierMembership.objects.select_related("tier"))
             )
             .order_by("domain__position", "domain__slug")
-        ):
-            by_kind = {
-                m.tier.kind: TierStanding(m.tier, m.rank_ub, m.rank_lb)
-                for m in row.memberships.all()
-            }
-            standings.append(
-                Standing(
-                    row.domain,
-                    row.rating,
-                    row.rating_lower,
-                    row.rating_upper,
-                    row.rank_ub,
-                    row.rank_lb,
-                    row.votes,
-                    [by_kind.get(kind) for kind in CostTier.Kind],
-                    row.provisional,
-                    row.unrated_reason,
-                )
-            )
+        ]
     overall = Domain.objects.filter(includes_all=True).first()
     records = []
     if overall is not None:

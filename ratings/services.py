@@ -352,29 +352,32 @@ def _rating_rows(
     elo: dict[int, dict[str, float]],
     models: dict[int, LanguageModel],
 ) -> list[RatingRow]:
+    rows = result.rows
     domain_elo = elo.get(result.domain_id, {})
-    return [
-        RatingRow(
-            snapshot=snapshot,
-            domain_id=result.domain_id,
-            model_id=int(row.model),
-            rating=_finite(row.rating),
-            rating_lower=_finite(row.lower),
-            rating_upper=_finite(row.upper),
-            variance=_finite(row.variance),
-            rank_ub=row.rank_ub or None,
-            rank_lb=row.rank_lb or None,
-            votes=row.votes,
-            wins=row.wins,
-            losses=row.losses,
-            draws=row.draws,
-            provisional=row.provisional,
-            unrated_reason=row.unrated_reason,
-            elo=domain_elo.get(row.model),
-            blended_price=models[int(row.model)].blended_price,
+    built = []
+    for row in rows:
+        built.append(
+            RatingRow(
+                snapshot=snapshot,
+                domain_id=result.domain_id,
+                model_id=int(row.model),
+                rating=_finite(row.rating),
+                rating_lower=_finite(row.lower),
+                rating_upper=_finite(row.upper),
+                variance=_finite(row.variance),
+                rank_ub=row.rank_ub or None,
+                rank_lb=row.rank_lb or None,
+                votes=row.votes,
+                wins=row.wins,
+                losses=row.losses,
+                draws=row.draws,
+                provisional=row.provisional,
+                unrated_reason=row.unrated_reason,
+                elo=domain_elo.get(row.model),
+                blended_price=models[int(row.model)].blended_price,
+            )
         )
-        for row in result.rows
-    ]
+    return built
 
 
 def _memberships(

@@ -262,6 +262,7 @@ def test_the_overview_groups_tiers_by_kind_and_names_leaders_in_each(client: Cli
     assert 'href="?domain=overall&tier=large"' in html
     zh = client.get("/leaderboard/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "开放权重" in zh and "中型（15B–100B）" in zh
+    assert "全部模型" in zh and "规模" in zh and "统计上并列第一" in zh
 
 
 def test_open_weights_and_size_cells_reach_the_api_and_csv(client: Client, voted) -> None:
