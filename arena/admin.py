@@ -59,7 +59,12 @@ class CostTierAdmin(admin.ModelAdmin):
         (None, {"fields": ["slug", "kind", "name_en", "name_zh", "position"]}),
         (
             "Price band (blended USD per 1M tokens; lower bound included, upper excluded)",
-            {"fields": ["min_blended_price", "max_blended_price"]},
+            {
+                "fields": ["min_blended_price", "max_blended_price"],
+                "description": "Blended price: input and output list prices weighted "
+                "ARENA_BLEND_INPUT_WEIGHT : ARENA_BLEND_OUTPUT_WEIGHT (3:1 by default). "
+                "Changes apply from the next snapshot; earlier snapshots keep their tiers.",
+            },
         ),
         (
             "Size class (total parameters in billions; lower bound included, upper excluded)",

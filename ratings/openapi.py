@@ -73,8 +73,14 @@ ENTRY = {
         "win_rate": _number_or_null,
         "provisional": {"type": "boolean"},
         "unrated_reason": {"type": ["string", "null"]},
-        "open_weights": {"type": ["boolean", "null"]},
-        "blended_price_per_mtok": _number_or_null,
+        "open_weights": {
+            "type": ["boolean", "null"],
+            "description": "What the catalogue says now (tiers: as when the snapshot was taken)",
+        },
+        "blended_price_per_mtok": {
+            "type": ["number", "null"],
+            "description": "Blended list price when the snapshot was taken",
+        },
         "price_tier": {
             "type": ["string", "null"],
             "description": "The price band the model was in when the snapshot was taken",
