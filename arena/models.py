@@ -175,6 +175,15 @@ class CostTier(models.Model):
         """Price bands first, then open weights, then size classes; by position within a kind."""
         return (list(self.Kind).index(self.kind), self.position, self.slug)
 
+    @property
+    def band(self) -> tuple[Decimal | None, Decimal | None]:
+        """The bounds of this tier's kind: blended price, total parameters, or none."""
+        if self.kind == self.Kind.PRICE:
+            return (self.min_blended_price, self.max_blended_price)
+        if self.kind == self.Kind.SIZE:
+            return (self.min_params_b, self.max_params_b)
+        return (None, None)
+
     def contains(self, price: Decimal | None) -> bool:
         """Whether a blended price falls in this band (lower bound inclusive)."""
         return _in_band(price, self.min_blended_price, self.max_blended_price)
@@ -184,39 +193,32 @@ class CostTier(models.Model):
         if self.kind == self.Kind.OPEN_WEIGHTS:
             return model.open_weights is True
         if self.kind == self.Kind.SIZE:
-            return _in_band(model.total_params_b, self.min_params_b, self.max_params_b)
+            return _in_band(model.total_params_b, *self.band)
         return self.contains(model.blended_price)
 
     def clean(self) -> None:
-        """Refuse a band with no bound of its kind, bounds of another kind, or an overlap."""
-        errors: dict[str, str] = {}
-        price = (self.min_blended_price, self.max_blended_price)
-        size = (self.min_params_b, self.max_params_b)
-        own, other = {
-            self.Kind.PRICE: (price, size),
-            self.Kind.SIZE: (size, price),
-            self.Kind.OPEN_WEIGHTS: ((None, None), (*price, *size)),
-        }[self.Kind(self.kind)]
-        if any(v is not None for v in other):
-            errors["kind"] = "Fill in only the bounds of this tier's kind."
-        elif self.kind != self.Kind.OPEN_WEIGHTS and own == (None, None):
-            errors["kind"] = "A price band or size class needs at least one bound."
-        elif own[0] is not None and own[1] is not None and own[0] >= own[1]:
-            errors["kind"] = "The lower bound must be below the upper bound."
-        elif self.kind != self.Kind.OPEN_WEIGHTS:
-            for tier in CostTier.objects.filter(kind=self.kind).exclude(pk=self.pk):
-                theirs = (
-                    (tier.min_blended_price, tier.max_blended_price)
-                    if self.kind == self.Kind.PRICE
-                    else (tier.min_params_b, tier.max_params_b)
-                )
-                if _overlap(own, theirs):
-                    errors["kind"] = f"This band overlaps tier {tier.slug!r} of the same kind."
-                    break
-        elif CostTier.objects.filter(kind=self.kind).exclude(pk=self.pk).exists():
-            errors["kind"] = "There is already an open-weights tier."
-        if errors:
-            raise ValidationError(errors)
+        """Refuse bounds of another kind, a missing or inverted band, or a second tier that
+        would claim the same models."""
+        low, high = self.band
+        bounds = [self.min_blended_price, self.max_blended_price]
+        bounds += [self.min_params_b, self.max_params_b]
+        same_kind = CostTier.objects.filter(kind=self.kind).exclude(pk=self.pk)
+        problem = ""
+        if sum(v is not None for v in bounds) != sum(v is not None for v in (low, high)):
+            problem = "Fill in only the bounds of this tier's kind."
+        elif self.kind == self.Kind.OPEN_WEIGHTS:
+            if same_kind.exists():
+                problem = "There is already an open-weights tier."
+        elif low is None and high is None:
+            problem = "A price band or size class needs at least one bound."
+        elif low is not None and high is not None and low >= high:
+            problem = "The lower bound must be below the upper bound."
+        else:
+            clash = next((t for t in same_kind if _overlap((low, high), t.band)), None)
+            if clash is not None:
+                problem = f"This band overlaps tier {clash.slug!r} of the same kind."
+        if problem:
+            raise ValidationError({"kind": problem})
 
 
 def _in_band(value: Decimal | None, low: Decimal | None, high: Decimal | None) -> bool:

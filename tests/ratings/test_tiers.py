@@ -351,3 +351,15 @@ def test_reproducing_a_tier_catches_a_tampered_rank(client: Client, voted, tmp_p
         )
     with pytest.raises(CommandError, match="No tier 'nope'"):
         call_command("reproduce", "--votes", str(path), "--tier", "nope")
+
+
+def test_a_tier_a_snapshot_used_cannot_be_deleted(admin_client: Client, voted) -> None:
+    refit()
+    mid = CostTier.objects.get(slug="mid")
+    page = admin_client.post(f"/admin/arena/costtier/{mid.pk}/delete/", {"post": "yes"})
+    assert "Cannot delete" in page.content.decode()
+    assert CostTier.objects.filter(slug="mid").exists()
+    premium = CostTier.objects.get(slug="premium")  # no model was ever in it
+    deleted = admin_client.post(f"/admin/arena/costtier/{premium.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302
+    assert not CostTier.objects.filter(slug="premium").exists()
