@@ -121,11 +121,9 @@ class RatingRow(models.Model):
     unrated_reason = models.CharField(max_length=30, blank=True)
     # Online Elo over the counted votes in the order they were tallied, for comparison only.
     elo = models.FloatField(null=True)
-    # The model's price tier when the snapshot was taken, and its rank range among that tier's
-    # models in this domain (the same ratings and intervals, re-ranked within the tier).
-    tier = models.ForeignKey(CostTier, null=True, on_delete=models.PROTECT, related_name="+")
-    tier_rank_ub = models.PositiveIntegerField(null=True)
-    tier_rank_lb = models.PositiveIntegerField(null=True)
+    # The model's blended list price when the snapshot was taken: what placed it in a price
+    # tier (see TierMembership), shown beside its rating even after the price changes.
+    blended_price = models.DecimalField(max_digits=10, decimal_places=4, null=True)
 
     class Meta:
         constraints = [
@@ -134,3 +132,22 @@ class RatingRow(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["snapshot", "domain"])]
+
+
+class TierMembership(models.Model):
+    """A tier the row's model belonged to when the snapshot was taken, and its rank range among
+    that tier's models in the row's domain (the same ratings and intervals, re-ranked).
+
+    Written with the snapshot and never changed, so a later price or catalogue edit moves the
+    model in new snapshots only. Null ranks: the row is not rated.
+    """
+
+    row = models.ForeignKey(RatingRow, on_delete=models.CASCADE, related_name="memberships")
+    tier = models.ForeignKey(CostTier, on_delete=models.PROTECT, related_name="+")
+    rank_ub = models.PositiveIntegerField(null=True)
+    rank_lb = models.PositiveIntegerField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["row", "tier"], name="tiermembership_unique"),
+        ]

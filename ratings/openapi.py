@@ -24,7 +24,11 @@ _tier = {
     "name": "tier",
     "in": "query",
     "schema": {"type": "string"},
-    "description": "Price tier slug (budget, mid, premium); ranks are re-ranked within the tier",
+    "description": (
+        "Tier slug: a price band (budget, mid, premium), open-weights or a size class "
+        "(small, medium, large) by default; operators may add others. Only the models that "
+        "were in the tier when the snapshot was taken, re-ranked among themselves"
+    ),
 }
 _snapshot = {
     "name": "snapshot",
@@ -69,9 +73,23 @@ ENTRY = {
         "win_rate": _number_or_null,
         "provisional": {"type": "boolean"},
         "unrated_reason": {"type": ["string", "null"]},
-        "open_weights": {"type": ["boolean", "null"]},
-        "blended_price_per_mtok": _number_or_null,
-        "price_tier": {"type": ["string", "null"]},
+        "open_weights": {
+            "type": ["boolean", "null"],
+            "description": "What the catalogue says now (tiers: as when the snapshot was taken)",
+        },
+        "blended_price_per_mtok": {
+            "type": ["number", "null"],
+            "description": "Blended list price when the snapshot was taken",
+        },
+        "price_tier": {
+            "type": ["string", "null"],
+            "description": "The price band the model was in when the snapshot was taken",
+        },
+        "tiers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Every tier the model was in when the snapshot was taken",
+        },
         "elo": _number_or_null,
     },
 }
@@ -125,7 +143,7 @@ MODEL_PROFILE = {
         "snapshot": {"oneOf": [SNAPSHOT, {"type": "null"}]},
         "standings": {
             "type": "array",
-            "description": "Its rating and rank range in every domain, and within its price tier",
+            "description": "Its rating and rank range in every domain, and within its tiers",
             "items": {
                 "type": "object",
                 "properties": {
@@ -136,9 +154,25 @@ MODEL_PROFILE = {
                     "rank_ub": _integer_or_null,
                     "rank_lb": _integer_or_null,
                     "votes": {"type": "integer"},
-                    "price_tier": {"type": ["string", "null"]},
-                    "tier_rank_ub": _integer_or_null,
-                    "tier_rank_lb": _integer_or_null,
+                    "tiers": {
+                        "type": "array",
+                        "description": (
+                            "Each tier (at most one per kind) the model was in when the snapshot "
+                            "was taken, and its rank range among that tier's models"
+                        ),
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "kind": {
+                                    "type": "string",
+                                    "enum": ["price", "open_weights", "size"],
+                                },
+                                "tier": {"type": "string"},
+                                "rank_ub": _integer_or_null,
+                                "rank_lb": _integer_or_null,
+                            },
+                        },
+                    },
                     "provisional": {"type": "boolean"},
                     "unrated_reason": {"type": ["string", "null"]},
                 },
@@ -202,7 +236,7 @@ def schema() -> dict[str, Any]:
         "paths": {
             "/api/v1/leaderboard": {
                 "get": {
-                    "summary": "One domain's (and optionally price tier's) table in a snapshot",
+                    "summary": "One domain's (and optionally one tier's) table in a snapshot",
                     "parameters": [_domain, _tier, _snapshot],
                     "responses": {
                         "200": {
@@ -214,6 +248,10 @@ def schema() -> dict[str, Any]:
                                         "properties": {
                                             "domain": {"type": "string"},
                                             "tier": {"type": ["string", "null"]},
+                                            "tier_kind": {
+                                                "type": ["string", "null"],
+                                                "enum": ["price", "open_weights", "size", None],
+                                            },
                                             "snapshot": {"oneOf": [SNAPSHOT, {"type": "null"}]},
                                             "domain_votes": {"type": "integer"},
                                             "tied_leaders": {

@@ -3,7 +3,8 @@
 Reads the columns of `/export/votes.csv` (`model_a`, `model_b`, `winner`, `counted`, `domains`,
 `first_snapshot`), keeps the votes a snapshot counted (first counted by it or an earlier one, and
 still counted) and fits them with the parameters the snapshot records, through the same maths
-module as the refit.
+module as the refit. For a tier, the models the snapshot placed in it (catalogue data recorded
+with the snapshot, not derivable from votes) are re-ranked among themselves as the refit does.
 A vote excluded or re-included after the snapshot shows up as a difference: the export carries
 each vote's current status.
 """
@@ -11,8 +12,9 @@ each vote's current status.
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from ratings import maths
@@ -67,10 +69,25 @@ def recompute(
     return rows
 
 
+def within_tier(rows: list[maths.Row], members: Collection[str]) -> list[maths.Row]:
+    """The rows of a tier's members, with rank ranges among the members only."""
+    kept = [row for row in rows if row.model in members]
+    ranks = maths.rank_ranges_among(kept)
+    within = []
+    for row in kept:
+        rank_ub, rank_lb = ranks.get(row.model, (0, 0))  # 0: unrated, as in the domain's rows
+        within.append(dataclasses.replace(row, rank_ub=rank_ub, rank_lb=rank_lb))
+    return within
+
+
+def _rank(value: int) -> float | None:
+    return float(value) if value else None  # 0: unrated, no rank
+
+
 def compare(
     published: dict[str, dict[str, float | None]], rows: list[maths.Row], *, tolerance: float
 ) -> list[Difference]:
-    """List every rating, bound or vote count that differs by more than `tolerance`."""
+    """List every rating, bound, rank or vote count that differs by more than `tolerance`."""
     differences = []
     recomputed = {r.model: r for r in rows}
     for model in sorted(set(published) | set(recomputed)):
@@ -80,6 +97,8 @@ def compare(
             ("rating", ours.rating if ours else None),
             ("rating_lower", ours.lower if ours else None),
             ("rating_upper", ours.upper if ours else None),
+            ("rank_ub", _rank(ours.rank_ub) if ours else None),
+            ("rank_lb", _rank(ours.rank_lb) if ours else None),
             ("votes", float(ours.votes) if ours else None),
         ):
             expected = theirs.get(field) if theirs else None

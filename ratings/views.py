@@ -79,7 +79,8 @@ def _entry_json(e: Entry) -> dict[str, Any]:
         "unrated_reason": e.unrated_reason or None,
         "open_weights": e.open_weights,
         "blended_price_per_mtok": float(e.blended_price) if e.blended_price is not None else None,
-        "price_tier": e.tier or None,
+        "price_tier": e.price_tier,
+        "tiers": list(e.tiers),
         "elo": e.elo,
     }
 
@@ -97,6 +98,7 @@ def api_leaderboard(request: HttpRequest) -> JsonResponse:
         {
             "domain": board.domain.slug,
             "tier": board.tier.slug if board.tier else None,
+            "tier_kind": board.tier.kind if board.tier else None,
             "snapshot": None if snapshot is None else _snapshot_json(snapshot),
             "domain_votes": board.fit.votes if board.fit else 0,
             "tied_leaders": [e.model for e in board.tied_leaders],
@@ -260,9 +262,16 @@ def _profile_json(profile: ModelProfile) -> dict[str, Any]:
                 "rank_ub": s.rank_ub,
                 "rank_lb": s.rank_lb,
                 "votes": s.votes,
-                "price_tier": s.tier.slug if s.tier else None,
-                "tier_rank_ub": s.tier_rank_ub,
-                "tier_rank_lb": s.tier_rank_lb,
+                "tiers": [
+                    {
+                        "kind": t.tier.kind,
+                        "tier": t.tier.slug,
+                        "rank_ub": t.rank_ub,
+                        "rank_lb": t.rank_lb,
+                    }
+                    for t in s.tiers
+                    if t is not None
+                ],
                 "provisional": s.provisional,
                 "unrated_reason": s.unrated_reason or None,
             }

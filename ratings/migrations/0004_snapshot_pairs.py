@@ -29,7 +29,7 @@ def freeze_latest_pairs(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ratings", "0002_failed_battles"),
+        ("ratings", "0003_tier_memberships"),
     ]
 
     operations = [

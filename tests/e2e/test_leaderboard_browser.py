@@ -46,6 +46,8 @@ def rated(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Stack:
         ("/leaderboard/", ["[data-testid=overview]", "table.board", "#pareto svg"]),
         ("/leaderboard/?domain=math", ["table.board", "#pareto svg"]),
         ("/leaderboard/?domain=overall&tier=budget", ["table.board"]),
+        ("/leaderboard/?domain=math&tier=open-weights", ["table.board", "[data-testid=tiers]"]),
+        ("/leaderboard/?domain=overall&tier=small", ["table.board", "#pareto svg"]),
         (
             "/models/north-1/",
             [

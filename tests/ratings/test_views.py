@@ -80,6 +80,7 @@ def test_the_leaderboard_reads_in_a_fixed_number_of_queries(client: Client, snap
         client.get("/api/v1/leaderboard?domain=coding")
     with CaptureQueriesContext(connection) as warm_page:
         client.get("/leaderboard/?domain=coding")
+    # Cold: the newest snapshot, domains, tiers, the snapshot, its fit, the rows, their tiers.
     assert len(cold) <= 7
     # A snapshot never changes: once cached, a request only looks up the newest snapshot.
     assert len(warm_api) == 1, [q["sql"] for q in warm_api]

@@ -14,14 +14,16 @@ from ratings.reproduce import (
     pair_records,
     pair_tallies,
     recompute,
+    within_tier,
 )
 from ratings.selectors import NotFound, leaderboard_get, matrix_get
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute a snapshot's table and its win-rate/battle-count matrix for one domain from an "
-        "exported votes CSV alone and report every difference from the published numbers."
+        "Recompute a snapshot's table (optionally within one tier) and its win-rate/battle-count "
+        "matrix for one domain from an exported votes CSV alone and report every difference from "
+        "the published numbers."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,11 +32,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--snapshot", type=int, help="snapshot id (default: the newest)")
         parser.add_argument("--domain", default="overall")
+        parser.add_argument(
+            "--tier", help="a tier slug: re-rank the models the snapshot placed in that tier"
+        )
         parser.add_argument("--tolerance", type=float, default=1e-6)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            board = leaderboard_get(domain_slug=options["domain"], snapshot_id=options["snapshot"])
+            board = leaderboard_get(
+                domain_slug=options["domain"],
+                snapshot_id=options["snapshot"],
+                tier_slug=options["tier"],
+            )
         except NotFound as exc:
             raise CommandError(str(exc)) from None
         if board.snapshot is None:
@@ -57,11 +66,15 @@ class Command(BaseCommand):
         except ReproduceError as exc:
             raise CommandError(str(exc)) from None
         rows = recompute(records, board.snapshot.params)
+        if board.tier is not None:
+            rows = within_tier(rows, {e.model for e in board.entries})
         published = {
             e.model: {
                 "rating": e.rating,
                 "rating_lower": e.rating_lower,
                 "rating_upper": e.rating_upper,
+                "rank_ub": float(e.rank_ub) if e.rank_ub else None,
+                "rank_lb": float(e.rank_lb) if e.rank_lb else None,
                 "votes": float(e.votes),
             }
             for e in board.entries
@@ -70,10 +83,11 @@ class Command(BaseCommand):
         for row in rows:
             self.stdout.write(
                 f"{row.model:45s} {row.rating:9.3f}  [{row.lower:9.3f}, {row.upper:9.3f}]"
-                f"  {row.votes:7d} votes"
+                f"  rank {row.rank_ub}-{row.rank_lb}  {row.votes:7d} votes"
             )
+        tier = f", tier {board.tier.slug}" if board.tier else ""
         summary = (
-            f"snapshot {board.snapshot.pk}, domain {board.domain.slug}: {len(rows)} models "
+            f"snapshot {board.snapshot.pk}, domain {board.domain.slug}{tier}: {len(rows)} models "
             f"recomputed from {sum(n for *_, n in records)} counted votes"
         )
         pair_differences = []
