@@ -67,15 +67,19 @@ def _check_generation_rate(voter_id: str, client: ratelimit.Client | None) -> No
         return
     verdict = ratelimit.hit_generation(voter_id, client)
     if verdict.over:
-        raise RateLimited(
-            _(
-                "Too many answers requested from your %(who)s; please try again in "
+        minutes = {"minutes": max(1, round(verdict.retry_after / 60))}
+        if verdict.limit == "voter":
+            message = _(
+                "Too many answers requested from your browser; please try again in "
                 "%(minutes)d minute(s)."
             )
-            % {
-                "who": _("browser") if verdict.limit == "voter" else _("network"),
-                "minutes": max(1, round(verdict.retry_after / 60)),
-            },
+        else:
+            message = _(
+                "Too many answers requested from your network; please try again in "
+                "%(minutes)d minute(s)."
+            )
+        raise RateLimited(
+            message % minutes,
             verdict.retry_after,
         )
 
@@ -467,11 +471,13 @@ def vote_duplicate_prompt(*, battle: Battle, voter_id: str, at: datetime.datetim
         created_at__gte=at - _duplicate_window(),
         created_at__lt=at,
     )
+    # Counting stops at the cap (COUNT over a LIMIT), so a popular prompt costs no more.
     per_voter = settings.ARENA_DUPLICATE_PROMPT_MAX_PER_VOTER
-    if per_voter > 0 and voter_id and earlier.filter(voter_id=voter_id).count() >= per_voter:
-        return True
+    if per_voter > 0 and voter_id:
+        if earlier.filter(voter_id=voter_id)[:per_voter].count() >= per_voter:
+            return True
     cap = settings.ARENA_DUPLICATE_PROMPT_MAX_VOTES
-    return cap > 0 and earlier.count() >= cap
+    return cap > 0 and earlier[:cap].count() >= cap
 
 
 @dataclass(frozen=True)
