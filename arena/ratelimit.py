@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,6 +22,8 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -159,7 +162,15 @@ def hit(
     for kind, ident, limit in (("voter", voter_id, per_voter), ("network", network, per_network)):
         if limit <= 0 or not ident:
             continue
-        if _count(f"arena:rl:{scope}:{kind}:{ident}:{slot}", timeout) > limit and not over:
+        key = f"arena:rl:{scope}:{kind}:{ident}:{slot}"
+        try:
+            count = _count(key, timeout)
+        except Exception:
+            # The counters are a guard, not a record: if the cache is unreachable, let the
+            # request through (a vote is still stored) rather than fail it, and say so.
+            logger.exception("rate-limit counter unavailable; %s not counted", scope)
+            continue
+        if count > limit and not over:
             over = kind
     return Verdict(over=bool(over), limit=over, retry_after=retry_after if over else 0)
 

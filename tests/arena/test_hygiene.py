@@ -7,6 +7,7 @@ import threading
 import uuid
 
 import pytest
+import redis
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.test import Client, RequestFactory
@@ -254,6 +255,22 @@ def test_a_rate_limited_vote_over_http_is_stored_and_the_voter_told(
     assert response.json()["counted"] is False
     assert response.json()["excluded_reason"] == "rate_limit"
     assert "not counted" in response.json()["message"]
+
+
+def test_with_the_cache_unreachable_a_vote_is_still_stored(
+    complete_battle: Battle, settings
+) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    }
+    with pytest.raises(redis.exceptions.ConnectionError):
+        cache.add("probe", 1)
+    client = ratelimit.Client(network="203.0.113.0/24")
+    vote = services.vote_cast(battle=complete_battle, outcome="tie", voter_id=ALICE, client=client)
+    assert vote.pk and vote.counted
 
 
 def test_an_identity_leak_outranks_the_rate_limit(complete_battle: Battle, settings) -> None:
