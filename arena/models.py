@@ -206,7 +206,7 @@ class Battle(models.Model):
     # A live battle's opening prompt, normalised and hashed (arena.dedup), and the cluster of
     # near-duplicate prompts it joined: votes are counted per cluster to cap repeated prompts.
     prompt_hash = models.CharField(max_length=32, blank=True, db_index=True)
-    prompt_cluster = models.CharField(max_length=32, blank=True, db_index=True)
+    prompt_cluster = models.CharField(max_length=32, blank=True)
 
     class Meta:
         constraints = [
@@ -217,6 +217,12 @@ class Battle(models.Model):
         indexes = [
             # Failed battles are few and counted in every snapshot's exclusion figures.
             models.Index(fields=["status"], condition=Q(status="failed"), name="battle_failed"),
+            # The duplicate-prompt check counts votes per cluster, and per voter within one.
+            models.Index(
+                fields=["prompt_cluster", "voter_id"],
+                condition=~Q(prompt_cluster=""),
+                name="battle_prompt_cluster",
+            ),
         ]
 
     def __str__(self) -> str:

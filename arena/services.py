@@ -465,6 +465,7 @@ def vote_duplicate_prompt(*, battle: Battle, voter_id: str, at: datetime.datetim
     """
     if not battle.prompt_cluster:
         return False
+    # Battle.voter_id is the vote's voter (vote_cast checks it) and shares the cluster's index.
     earlier = Vote.objects.filter(
         battle__prompt_cluster=battle.prompt_cluster,
         excluded_reason="",
@@ -474,7 +475,7 @@ def vote_duplicate_prompt(*, battle: Battle, voter_id: str, at: datetime.datetim
     # Counting stops at the cap (COUNT over a LIMIT), so a popular prompt costs no more.
     per_voter = settings.ARENA_DUPLICATE_PROMPT_MAX_PER_VOTER
     if per_voter > 0 and voter_id:
-        if earlier.filter(voter_id=voter_id)[:per_voter].count() >= per_voter:
+        if earlier.filter(battle__voter_id=voter_id)[:per_voter].count() >= per_voter:
             return True
     cap = settings.ARENA_DUPLICATE_PROMPT_MAX_VOTES
     return cap > 0 and earlier[:cap].count() >= cap

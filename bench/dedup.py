@@ -184,15 +184,11 @@ def main() -> None:
         words[len(words) // 2] = "changed"
         return " ".join(words)
 
-    # (true Jaccard of the 5-shingles >= the threshold, joined its original's cluster)
-    outcomes: list[tuple[bool, bool]] = []
+    near_texts = [near(i) for i in range(args.trials)]
+    near_clusters: list[str] = []
 
     def assign_near(i: int) -> None:
-        text = near(i)
-        _hash, cluster = services.prompt_cluster_assign(text)
-        original = stored[(i * 7919) % len(stored)]
-        similar = _jaccard(text, original) >= settings.ARENA_NEAR_DUPLICATE_JACCARD
-        outcomes.append((similar, cluster != dedup.fingerprint(text).hash))
+        near_clusters.append(services.prompt_cluster_assign(near_texts[i])[1])
 
     cases: list[tuple[str, Callable[[int], object]]] = [
         ("open a battle: new prompt", lambda i: services.prompt_cluster_assign(fresh[i])),
@@ -229,8 +225,23 @@ def main() -> None:
             args.trials,
         )
         print(f"{label:<58} {median:>10.3f} {p95:>8.3f}")
+    # (true Jaccard of the 5-shingles >= the threshold, joined its original's cluster)
+    outcomes = [
+        (
+            _jaccard(text, stored[(i * 7919) % len(stored)])
+            >= settings.ARENA_NEAR_DUPLICATE_JACCARD,
+            cluster != dedup.fingerprint(text).hash,
+        )
+        for i, (text, cluster) in enumerate(zip(near_texts, near_clusters, strict=True))
+    ]
     similar = [joined for close, joined in outcomes if close]
     other = [joined for close, joined in outcomes if not close]
+    if connection.vendor == "postgresql":
+        check = Vote.objects.filter(
+            battle__prompt_cluster=popular, battle__voter_id="someone", excluded_reason=""
+        )
+        plan = check[:3].explain()
+        print(f"\nplan of the per-voter count on the popular prompt:\n{plan}")
     print(
         f"\nnear-duplicates (one word changed): {sum(similar)}/{len(similar)} of those with true"
         f" Jaccard >= {settings.ARENA_NEAR_DUPLICATE_JACCARD} joined their original's cluster;"
