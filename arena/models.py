@@ -217,12 +217,6 @@ class Battle(models.Model):
         indexes = [
             # Failed battles are few and counted in every snapshot's exclusion figures.
             models.Index(fields=["status"], condition=Q(status="failed"), name="battle_failed"),
-            # The duplicate-prompt check counts votes per cluster, and per voter within one.
-            models.Index(
-                fields=["prompt_cluster", "voter_id"],
-                condition=~Q(prompt_cluster=""),
-                name="battle_prompt_cluster",
-            ),
         ]
 
     def __str__(self) -> str:
@@ -353,10 +347,23 @@ class Vote(models.Model):
     client_kind = models.CharField(max_length=4, choices=ClientKind.choices, blank=True)
     user_agent_hash = models.CharField(max_length=24, blank=True)
     network_hash = models.CharField(max_length=24, blank=True, db_index=True)
+    # The battle's prompt cluster, copied so the duplicate-prompt check is one range scan of a
+    # small partial index (counted live votes) that stops at the cap.
+    prompt_cluster = models.CharField(max_length=32, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["id"], condition=Q(needs_tally=True), name="vote_needs_tally"),
+            models.Index(
+                fields=["prompt_cluster", "created_at"],
+                condition=Q(excluded_reason="") & ~Q(prompt_cluster=""),
+                name="vote_counted_cluster",
+            ),
+            models.Index(
+                fields=["prompt_cluster", "voter_id", "created_at"],
+                condition=Q(excluded_reason="") & ~Q(prompt_cluster=""),
+                name="vote_counted_cluster_voter",
+            ),
             # Excluded votes are few: counting them by reason must not scan every vote.
             models.Index(
                 fields=["excluded_reason"],

@@ -321,6 +321,7 @@ def vote_cast(
                 client_kind=client.kind,
                 user_agent_hash=ratelimit.pseudonym(client.user_agent),
                 network_hash=ratelimit.pseudonym(client.network),
+                prompt_cluster=battle.prompt_cluster,
             )
             labels = _battle_domains(battle)
             VoteDomain.objects.bulk_create(
@@ -461,13 +462,13 @@ def vote_duplicate_prompt(*, battle: Battle, voter_id: str, at: datetime.datetim
 
     Over when the battle's prompt cluster already has ARENA_DUPLICATE_PROMPT_MAX_VOTES counted
     votes within the window before `at`, or this voter already has
-    ARENA_DUPLICATE_PROMPT_MAX_PER_VOTER of them. Two indexed counts (Battle.prompt_cluster).
+    ARENA_DUPLICATE_PROMPT_MAX_PER_VOTER of them. Two counts over partial indexes of counted
+    votes by cluster, each stopping at its cap: the cost does not grow with a prompt's votes.
     """
     if not battle.prompt_cluster:
         return False
-    # Battle.voter_id is the vote's voter (vote_cast checks it) and shares the cluster's index.
     earlier = Vote.objects.filter(
-        battle__prompt_cluster=battle.prompt_cluster,
+        prompt_cluster=battle.prompt_cluster,
         excluded_reason="",
         created_at__gte=at - _duplicate_window(),
         created_at__lt=at,
@@ -475,7 +476,7 @@ def vote_duplicate_prompt(*, battle: Battle, voter_id: str, at: datetime.datetim
     # Counting stops at the cap (COUNT over a LIMIT), so a popular prompt costs no more.
     per_voter = settings.ARENA_DUPLICATE_PROMPT_MAX_PER_VOTER
     if per_voter > 0 and voter_id:
-        if earlier.filter(battle__voter_id=voter_id)[:per_voter].count() >= per_voter:
+        if earlier.filter(voter_id=voter_id)[:per_voter].count() >= per_voter:
             return True
     cap = settings.ARENA_DUPLICATE_PROMPT_MAX_VOTES
     return cap > 0 and earlier[:cap].count() >= cap
@@ -507,6 +508,7 @@ def prompts_recheck(*, apply: bool) -> DuplicateRecheck:
             Battle.objects.filter(pk=battle_id).update(
                 prompt_hash=prompt_hash, prompt_cluster=cluster
             )
+            Vote.objects.filter(battle_id=battle_id).update(prompt_cluster=cluster)
     window = _duplicate_window()
     cap = settings.ARENA_DUPLICATE_PROMPT_MAX_VOTES
     per_voter = settings.ARENA_DUPLICATE_PROMPT_MAX_PER_VOTER
@@ -515,10 +517,9 @@ def prompts_recheck(*, apply: bool) -> DuplicateRecheck:
     excluded: list[int] = []
     restored: list[int] = []
     votes = (
-        Vote.objects.exclude(battle__prompt_cluster="")
-        .exclude(battle=None)
+        Vote.objects.exclude(prompt_cluster="")
         .order_by("created_at", "pk")
-        .values_list("pk", "created_at", "voter_id", "excluded_reason", "battle__prompt_cluster")
+        .values_list("pk", "created_at", "voter_id", "excluded_reason", "prompt_cluster")
     )
     for pk, at, voter, reason, cluster in votes.iterator():
         if reason not in ("", Vote.ExcludedReason.DUPLICATE_PROMPT):

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,7 +141,14 @@ def main() -> None:
                 for i, f in enumerate(chunk)
             )
             Vote.objects.bulk_create(
-                Vote(battle=bt, model_a=a, model_b=b, outcome="tie", voter_id=bt.voter_id)
+                Vote(
+                    battle=bt,
+                    model_a=a,
+                    model_b=b,
+                    outcome="tie",
+                    voter_id=bt.voter_id,
+                    prompt_cluster=bt.prompt_cluster,
+                )
                 for bt in battles
             )
         popular = prints[0].hash
@@ -158,7 +166,13 @@ def main() -> None:
         )
         Vote.objects.bulk_create(
             Vote(
-                battle=bt, model_a=a, model_b=b, outcome="tie", voter_id=bt.voter_id, created_at=now
+                battle=bt,
+                model_a=a,
+                model_b=b,
+                outcome="tie",
+                voter_id=bt.voter_id,
+                created_at=now,
+                prompt_cluster=popular,
             )
             for bt in battles
         )
@@ -238,10 +252,10 @@ def main() -> None:
     other = [joined for close, joined in outcomes if not close]
     if connection.vendor == "postgresql":
         check = Vote.objects.filter(
-            battle__prompt_cluster=popular, battle__voter_id="someone", excluded_reason=""
+            prompt_cluster=popular, excluded_reason="", created_at__gte=later - timedelta(days=30)
         )
-        plan = check[:3].explain()
-        print(f"\nplan of the per-voter count on the popular prompt:\n{plan}")
+        plan = check[:50].explain()
+        print(f"\nplan of the count on the popular prompt:\n{plan}")
     print(
         f"\nnear-duplicates (one word changed): {sum(similar)}/{len(similar)} of those with true"
         f" Jaccard >= {settings.ARENA_NEAR_DUPLICATE_JACCARD} joined their original's cluster;"
