@@ -457,6 +457,21 @@ def _duplicate_window() -> datetime.timedelta:
     return datetime.timedelta(days=settings.ARENA_DUPLICATE_PROMPT_WINDOW_DAYS)
 
 
+def counted_votes_on_cluster(cluster: str, at: datetime.datetime) -> QuerySet[Vote]:
+    """Counted votes on a prompt cluster within the duplicate window before `at`, newest first.
+
+    Newest first is the order of the partial index (prompt_cluster, created_at): with a LIMIT,
+    PostgreSQL walks the index and stops, where an unordered LIMIT may tempt it into a
+    sequential scan that finds a popular prompt's votes late.
+    """
+    return Vote.objects.filter(
+        prompt_cluster=cluster,
+        excluded_reason="",
+        created_at__gte=at - _duplicate_window(),
+        created_at__lt=at,
+    ).order_by("-created_at")
+
+
 def vote_duplicate_prompt(*, battle: Battle, voter_id: str, at: datetime.datetime) -> bool:
     """Whether a vote on this battle now would be over the duplicate-prompt caps.
 
@@ -467,12 +482,7 @@ def vote_duplicate_prompt(*, battle: Battle, voter_id: str, at: datetime.datetim
     """
     if not battle.prompt_cluster:
         return False
-    earlier = Vote.objects.filter(
-        prompt_cluster=battle.prompt_cluster,
-        excluded_reason="",
-        created_at__gte=at - _duplicate_window(),
-        created_at__lt=at,
-    )
+    earlier = counted_votes_on_cluster(battle.prompt_cluster, at)
     # Counting stops at the cap (COUNT over a LIMIT), so a popular prompt costs no more.
     per_voter = settings.ARENA_DUPLICATE_PROMPT_MAX_PER_VOTER
     if per_voter > 0 and voter_id:

@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -251,10 +250,7 @@ def main() -> None:
     similar = [joined for close, joined in outcomes if close]
     other = [joined for close, joined in outcomes if not close]
     if connection.vendor == "postgresql":
-        check = Vote.objects.filter(
-            prompt_cluster=popular, excluded_reason="", created_at__gte=later - timedelta(days=30)
-        )
-        plan = check[:50].explain()
+        plan = services.counted_votes_on_cluster(popular, later)[:50].explain()
         print(f"\nplan of the count on the popular prompt:\n{plan}")
     print(
         f"\nnear-duplicates (one word changed): {sum(similar)}/{len(similar)} of those with true"
