@@ -348,20 +348,22 @@ class Vote(models.Model):
     user_agent_hash = models.CharField(max_length=24, blank=True)
     network_hash = models.CharField(max_length=24, blank=True, db_index=True)
     # The battle's prompt cluster, copied so the duplicate-prompt check is one range scan of a
-    # small partial index (counted live votes) that stops at the cap.
-    prompt_cluster = models.CharField(max_length=32, blank=True)
+    # small partial index (counted live votes) that stops at the cap. NULL rather than "" for
+    # votes without one: SQLite uses a partial index only when the query implies its condition,
+    # and `prompt_cluster = 'x'` implies `IS NOT NULL` there, but not `<> ''`.
+    prompt_cluster = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         indexes = [
             models.Index(fields=["id"], condition=Q(needs_tally=True), name="vote_needs_tally"),
             models.Index(
                 fields=["prompt_cluster", "created_at"],
-                condition=Q(excluded_reason="") & ~Q(prompt_cluster=""),
+                condition=Q(excluded_reason="", prompt_cluster__isnull=False),
                 name="vote_counted_cluster",
             ),
             models.Index(
                 fields=["prompt_cluster", "voter_id", "created_at"],
-                condition=Q(excluded_reason="") & ~Q(prompt_cluster=""),
+                condition=Q(excluded_reason="", prompt_cluster__isnull=False),
                 name="vote_counted_cluster_voter",
             ),
             # Excluded votes are few: counting them by reason must not scan every vote.

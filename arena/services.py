@@ -321,7 +321,7 @@ def vote_cast(
                 client_kind=client.kind,
                 user_agent_hash=ratelimit.pseudonym(client.user_agent),
                 network_hash=ratelimit.pseudonym(client.network),
-                prompt_cluster=battle.prompt_cluster,
+                prompt_cluster=battle.prompt_cluster or None,
             )
             labels = _battle_domains(battle)
             VoteDomain.objects.bulk_create(
@@ -527,7 +527,7 @@ def prompts_recheck(*, apply: bool) -> DuplicateRecheck:
     excluded: list[int] = []
     restored: list[int] = []
     votes = (
-        Vote.objects.exclude(prompt_cluster="")
+        Vote.objects.filter(prompt_cluster__isnull=False)
         .order_by("created_at", "pk")
         .values_list("pk", "created_at", "voter_id", "excluded_reason", "prompt_cluster")
     )

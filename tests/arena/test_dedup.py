@@ -219,7 +219,7 @@ def test_the_recheck_leaves_other_exclusions_alone(live: list, settings) -> None
 def test_the_recheck_fingerprints_battles_from_before_fingerprints(live: list, settings) -> None:
     votes = [_voted(QUESTION, voter) for voter in ("ann", "bob")]
     Battle.objects.update(prompt_hash="", prompt_cluster="")
-    Vote.objects.update(prompt_cluster="")
+    Vote.objects.update(prompt_cluster=None)
     settings.ARENA_DUPLICATE_PROMPT_MAX_VOTES = 1
 
     result = services.prompts_recheck(apply=True)
