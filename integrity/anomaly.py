@@ -117,9 +117,15 @@ class Alarm:
     votes_on_model: int  # the votes the test saw (those involving the model; all for PROMOTES)
 
 
+def _rank(alarm: Alarm) -> tuple[int, bool, float]:
+    # Earliest first; on a tie the per-model test (it names the model more precisely), then the
+    # strongest.
+    return alarm.flagged_at, alarm.direction == PROMOTES, -alarm.statistic
+
+
 def _keep_earliest(best: dict[int, Alarm], alarm: Alarm) -> None:
     held = best.get(alarm.voter)
-    if held is None or (alarm.flagged_at, -alarm.statistic) < (held.flagged_at, -held.statistic):
+    if held is None or _rank(alarm) < _rank(held):
         best[alarm.voter] = alarm
 
 

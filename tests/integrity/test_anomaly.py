@@ -170,3 +170,19 @@ def test_votes_on_models_the_reference_row_does_not_rate_use_the_newest_row() ->
 def test_it_refuses_reference_rows_outside_theta() -> None:
     with pytest.raises(ValueError, match="reference rows"):
         anomaly.scan([0], [0], [1], [0], _theta(), reference=[1])
+
+
+def test_a_target_only_voter_is_named_by_the_favours_test_not_the_promotes_test() -> None:
+    rng = np.random.default_rng(8)
+    theta = _theta()
+    opponents = (4 + rng.integers(1, N_MODELS, 60)) % N_MODELS
+    alarms = anomaly.scan(np.zeros(60, dtype=int), np.full(60, 4), opponents, np.zeros(60), theta)
+    assert [(x.model, x.direction) for x in alarms] == [(4, anomaly.FAVOURS)]
+    # Both tests see the same votes; rounding may leave the promotes statistic a hair larger.
+    favours = alarms[0]
+    promotes = anomaly.Alarm(**{**vars(favours), "direction": anomaly.PROMOTES})
+    promotes = anomaly.Alarm(**{**vars(promotes), "statistic": favours.statistic + 1e-12})
+    best: dict[int, anomaly.Alarm] = {}
+    for alarm in (promotes, favours):
+        anomaly._keep_earliest(best, alarm)
+    assert best[0] == favours
