@@ -504,6 +504,46 @@ def taste_false_positives(
     }
 
 
+STALE_SHARES = (0.02, 0.05, 0.1, 0.25)
+
+
+def stale_reference_false_positives(
+    arena: Arena, honest_voter: np.ndarray, share: float
+) -> dict[str, float]:
+    """Honest real-vote voters judged by an early snapshot: the ratings fitted on the first
+    ``share`` of the (shuffled) real votes, as a voter who started early is judged by the
+    snapshot before its first vote however long it keeps voting. Uses no randomness."""
+    early = arena.honest.prefix(int(len(arena.honest) * share))
+    wins, draws = counts_of(len(arena.models), early)
+    theta = np.asarray(fit(arena.models, wins, draws).theta)
+    honest = arena.honest
+    flagged = {
+        x.voter
+        for x in anomaly.scan(honest_voter, honest.a, honest.b, honest.outcome, theta, **TEST)
+    }
+    sizes = np.bincount(honest_voter)
+    big = sizes >= WINDOW
+    return {
+        "share": share,
+        "snapshot_votes": len(early),
+        "voters": len(sizes),
+        "fpr": len(flagged) / len(sizes),
+        "voters_100plus": int(big.sum()),
+        "fpr_100plus": sum(bool(big[v]) for v in flagged) / max(1, int(big.sum())),
+    }
+
+
+def print_stale(stale: list[dict[str, float]]) -> None:
+    print()
+    print("Honest real-vote voters judged by an early snapshot (fitted on the first votes)")
+    for x in stale:
+        print(
+            f"  snapshot of {x['snapshot_votes']:,.0f} votes ({x['share']:.0%}): "
+            f"{x['fpr']:.2%} of {x['voters']:,.0f} voters flagged; of the "
+            f"{x['voters_100plus']:.0f} with >= 100 votes: {x['fpr_100plus']:.2%}"
+        )
+
+
 @dataclass
 class TargetReport:
     strategy: str
@@ -634,6 +674,11 @@ def main() -> None:
     parser.add_argument(
         "--no-sybil", action="store_true", help="skip the many-identities rows (faster)"
     )
+    parser.add_argument(
+        "--stale-only",
+        action="store_true",
+        help="only judge the honest voters by early snapshots (seconds)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not args.votes.is_file():
@@ -647,6 +692,9 @@ def main() -> None:
     arena = build(args.votes, rng)
     order = ranked(arena.ratings)
     honest_voter = np.repeat(np.arange(len(sizes := voter_sizes(rng, len(arena.honest)))), sizes)
+    if args.stale_only:
+        print_stale([stale_reference_false_positives(arena, honest_voter, x) for x in STALE_SHARES])
+        return
     bt_sizes = np.array([int(min(3000, 3 * (1 + rng.pareto(1.1)))) for _ in range(args.bt_voters)])
     bt_a, bt_b = draw_pairs(arena, rng, int(bt_sizes.sum()))
     bt = Votes(bt_a, bt_b, honest_outcomes(arena, rng, bt_a, bt_b))
@@ -725,6 +773,8 @@ def main() -> None:
 
     tastes = [taste_false_positives(arena, rng, tau, args.bt_voters) for tau in TASTES]
     print_tables(reports, detections, false_positive_runs, tastes, args.attackers, args.wave)
+    stale = [stale_reference_false_positives(arena, honest_voter, x) for x in STALE_SHARES]
+    print_stale(stale)
     print(f"\n{time.monotonic() - started:.0f} s")
     if args.json:
         args.json.write_text(
@@ -738,6 +788,7 @@ def main() -> None:
                     "detections": [asdict(d) for d in detections],
                     "false_positives": false_positive_runs,
                     "tastes": tastes,
+                    "stale_reference": stale,
                 },
                 indent=2,
             )
