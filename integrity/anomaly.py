@@ -71,7 +71,7 @@ FAVOURS = 1
 DISFAVOURS = -1
 PROMOTES = 2
 TESTS_PER_MODEL = 3
-CHUNK = 20_000  # votes per block of the promotes tests (memory: CHUNK x models x deltas)
+CHUNK = 5_000  # votes per block of the promotes tests (memory: ~15 arrays of CHUNK x models)
 
 # Outcome codes, as in ratings.maths: 0 = model_a won, 1 = model_b won, 2 = draw.
 OUTCOME_CODE = {"model_a": 0, "model_b": 1, "tie": 2, "both_bad": 2}
