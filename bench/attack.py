@@ -1,6 +1,6 @@
 """Attack simulation: can targeted votes move a model, and does the anomaly test catch them?
 
-One command, from the repository root (about two minutes on one core):
+One command, from the repository root (6 to 15 minutes on a shared 2-core machine):
 
     .venv/bin/python bench/attack.py                  # prints the tables of docs/integrity.md
     .venv/bin/python bench/attack.py --json out.json  # and saves every figure
