@@ -15,15 +15,15 @@ flag, quarantine) and the refit that takes the quarantined votes out.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._embedded import real_votes_site  # noqa: E402
 
 
 def main() -> None:
@@ -32,17 +32,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20260406)
     args = parser.parse_args()
 
-    workdir = tempfile.mkdtemp(prefix="arena-scan-bench-")
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.pop("REDIS_URL", None)
-    os.environ["ARENA_DATA_DIR"] = workdir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
+    real_votes_site("arena-scan-bench-")
     from django.db import connection
 
     from arena.models import LanguageModel, Vote
@@ -51,12 +41,6 @@ def main() -> None:
     from ratings.models import RatingRow
     from ratings.services import refit
 
-    data = Path(settings.SHARED_DATA_DIR)
-    if not (data / "arena-140k" / "votes.csv").is_file():
-        sys.exit(f"needs the real votes at {data}/arena-140k/votes.csv")
-    call_command("migrate", verbosity=0)
-    with open(os.devnull, "w") as quiet:
-        call_command("import_votes", str(data / "arena-140k" / "votes.csv"), stdout=quiet)
     rng = np.random.default_rng(args.seed)
     ids = list(Vote.objects.order_by("id").values_list("id", flat=True))
     voter = np.empty(len(ids), dtype=np.int64)
