@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -126,6 +125,17 @@ def main() -> None:
     print(done.stdout.strip())
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak RSS since it started (VmHWM). Not getrusage's ru_maxrss: Linux
+    carries that over from the parent across fork and exec, so a child would report the
+    parent's peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def export_only() -> None:
     """Stream /export/votes.csv from the site set up in ARENA_DATA_DIR; print time and memory."""
     import django
@@ -135,7 +145,7 @@ def export_only() -> None:
 
     client = Client()
     client.get("/api/v1/snapshots")  # URLconf, apps and connection loaded before measuring
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_before = _peak_rss_mb()
     tracemalloc.start()
     start = time.perf_counter()
     response = client.get("/export/votes.csv")
@@ -146,7 +156,7 @@ def export_only() -> None:
     seconds = time.perf_counter() - start
     heap_peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_peak = _peak_rss_mb()
     print(
         f"export: {rows - 1:,} rows, {size / 2**20:.0f} MB in {seconds:.1f} s "
         f"({(rows - 1) / seconds:,.0f} rows/s)"
