@@ -11,6 +11,7 @@ over HTTP after the vote.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -19,6 +20,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,6 +28,8 @@ from arena import services
 from arena.backends import Delta, Event, Finished, monotonic_ms, stream_live, stream_pool
 from arena.models import Answer, Battle, PoolAnswer, Turn
 from arena.rendering import render_markdown
+
+logger = logging.getLogger(__name__)
 
 FAILURE_MESSAGES = {
     Answer.Status.TIMEOUT: gettext_lazy("Side %(side)s took too long to answer."),
@@ -77,13 +81,29 @@ def _stored_answers(turn: Turn) -> dict[str, Answer]:
 
 
 class BattleConsumer(AsyncJsonWebsocketConsumer):
+    # A battle streams to its own socket only: no channel layer, so a voter's battle needs
+    # no Redis round trip and keeps working while Redis is down.
+    channel_layer_alias = None
+
     async def connect(self) -> None:
         await self.accept()
         self.claimed = False
         self.finished = False
         self.task = asyncio.create_task(
-            self.run(str(self.scope["url_route"]["kwargs"]["battle_id"]))
+            self.run_or_apologise(str(self.scope["url_route"]["kwargs"]["battle_id"]))
         )
+
+    async def run_or_apologise(self, battle_id: str) -> None:
+        """Stream the battle; if the database is unreachable, say so and close."""
+        try:
+            await self.run(battle_id)
+        except DatabaseError as exc:
+            logger.warning("database unavailable: battle stream %s: %s", battle_id, exc)
+            message = _(
+                "The arena's database is unavailable right now. Please try again in a moment."
+            )
+            await self.send_json({"type": "error", "message": message})
+            await self.close()
 
     async def disconnect(self, code: int) -> None:
         task = getattr(self, "task", None)

@@ -9,3 +9,5 @@ urlpatterns = [
     path("", include("ratings.urls")),
     path("", include("arena.urls")),
 ]
+
+handler500 = "config.middleware.server_error"
