@@ -1,4 +1,4 @@
-"""Answer 503, not a stack trace, while the database is unreachable.
+"""Answer 503, not a stack trace, while the database is unreachable; refuse NUL characters.
 
 A request that needs PostgreSQL while it is down or restarting gets a short "try again" page
 (or JSON for API and script clients) with a Retry-After header, and the server log gets one
@@ -67,3 +67,38 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if isinstance(exc, UNAVAILABLE):
         return unavailable(request, exc)
     return defaults.server_error(request)
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    if "\x00" in request.path:
+        return True
+    sources = [request.GET]
+    if request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        sources.append(request.POST)
+    return any(
+        "\x00" in key or any("\x00" in str(v) for v in values)
+        for source in sources
+        for key, values in source.lists()
+    )
+
+
+class RejectNulCharactersMiddleware:
+    """400 for a NUL character anywhere in the path, query or form.
+
+    No field means anything by one, and PostgreSQL refuses them in text (a comparison with one
+    raises instead of matching nothing), so they are refused here once for every endpoint.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _has_nul(request):
+            message = _("The request contains a NUL character, which no field accepts.")
+            if _wants_json(request):
+                return JsonResponse({"error": message}, status=400)
+            return render(request, "ratings/error.html", {"message": message}, status=400)
+        return self.get_response(request)

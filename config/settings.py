@@ -257,6 +257,8 @@ if REDIS_URL:
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A database error a view did not expect (PostgreSQL down or restarting) answers 503.
 MIDDLEWARE.append("config.middleware.DatabaseUnavailableMiddleware")
+# NUL characters in the path, query or form: a clear 400 (PostgreSQL text cannot hold them).
+MIDDLEWARE.append("config.middleware.RejectNulCharactersMiddleware")
 # Seconds between catch-up checks by Celery beat: a refit runs when stored votes wait for one
 # (their refit could not be enqueued while the broker was down, or its worker was killed).
 ARENA_REFIT_CATCH_UP_SECONDS = envfloat("ARENA_REFIT_CATCH_UP_SECONDS", 30.0)
