@@ -76,6 +76,16 @@ def _open(battle_id: str) -> _Opening | None:
     return _Opening(battle, turns, claimed, sources)
 
 
+def _db(func: Any) -> Any:
+    """Run a blocking database call on the event loop's thread pool.
+
+    Channels' default runs every consumer's database work of a process on one shared thread,
+    so battles streaming at once queued behind each other's commits; each call here gets a
+    thread (and a pooled connection) of its own and holds no transaction across calls.
+    """
+    return database_sync_to_async(func, thread_sensitive=False)
+
+
 def _stored_answers(turn: Turn) -> dict[str, Answer]:
     return {a.side: a for a in turn.answers.all()}
 
@@ -115,7 +125,7 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
                 pass
         if self.claimed and not self.finished:
             # The voter left mid-stream: let a reconnect stream the battle again.
-            await database_sync_to_async(services.battle_release_stream)(self.battle_id)
+            await _db(services.battle_release_stream)(self.battle_id)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # The only message a voter sends is "stop": keep what has streamed so far.
@@ -125,7 +135,7 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
     async def run(self, battle_id: str) -> None:
         self.battle_id = battle_id
         self.stopped = False
-        opening = await database_sync_to_async(_open)(battle_id)
+        opening = await _db(_open)(battle_id)
         if opening is None:
             await self.send_json({"type": "error", "message": _("This battle does not exist.")})
             await self.close()
@@ -141,9 +151,7 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.send_json({"type": "turn", "index": turn.index, "prompt": turn.prompt})
         results = await asyncio.gather(self.pump(battle, turn, "a"), self.pump(battle, turn, "b"))
-        battle = await database_sync_to_async(services.battle_finish)(
-            battle=battle, turn=turn, answers=dict(results)
-        )
+        battle = await _db(services.battle_finish)(battle=battle, turn=turn, answers=dict(results))
         self.finished = True
         await self.send_complete(battle, {side: r[1] for side, r in results})
 
@@ -198,7 +206,7 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
             )
             await self.close()
             return
-        answers = await database_sync_to_async(_stored_answers)(turn)
+        answers = await _db(_stored_answers)(turn)
         await self.send_turn(turn, answers)
         await self.send_complete(battle, {side: Finished(a.status) for side, a in answers.items()})
 

@@ -54,6 +54,7 @@ class LoadResult:
     ended: float = 0.0
     acknowledged: dict[str, str] = field(default_factory=dict)  # battle id -> outcome
     acknowledged_at: list[float] = field(default_factory=list)  # perf_counter of each
+    battles: set[str] = field(default_factory=set)  # every battle this run opened
     statuses: Counter[int] = field(default_factory=Counter)
     server_errors: list[str] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
@@ -118,6 +119,7 @@ class Voter:
                 result.failures[f"create {response.status}"] += 1
                 return
             battle = json.loads(body)
+        result.battles.add(battle["id"])
         t1 = time.perf_counter()
         async with self.session.ws_connect(
             self.ws_base + battle["ws"],
@@ -217,8 +219,14 @@ class Integrity:
 
 
 def check_integrity(stack: Stack, result: LoadResult) -> Integrity:
-    """Compare what the voters were told with what the database holds."""
-    rows = stack.sql("SELECT battle_id::text, outcome FROM arena_vote WHERE battle_id IS NOT NULL")
+    """Compare what the voters were told with what the database holds for this run's battles."""
+    rows = [
+        row
+        for row in stack.sql(
+            "SELECT battle_id::text, outcome FROM arena_vote WHERE battle_id IS NOT NULL"
+        )
+        if row[0] in result.battles
+    ]
     stored: dict[str, str] = {}
     duplicates = 0
     for battle_id, outcome in rows:

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,6 +280,11 @@ class Stack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.web: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
+        self.worker_restarts = 0
+        self._worker_env: dict[str, str] = {}
+        self._worker_lock = threading.Lock()
+        self._supervisor: threading.Thread | None = None
+        self._stopping = False
         self.env: dict[str, str] = {}
 
     def start_servers(self) -> None:
@@ -361,7 +367,31 @@ class Stack:
             return False
 
     def start_worker(self, **extra_env: str) -> None:
-        """One Celery worker process (with the catch-up beat), in a process group of its own."""
+        """One Celery worker process (with the catch-up beat), in a process group of its own.
+
+        Like systemd's Restart=always, a supervising thread starts it again if it exits on its
+        own: kombu's Redis transport can end the worker ("Unrecoverable error: AttributeError")
+        when Redis goes away while the worker holds an unacknowledged message (a debounced
+        refit), and production runs workers under a supervisor for exactly such exits.
+        `worker_restarts` counts them.
+        """
+        self._worker_env = extra_env
+        self._spawn_worker()
+        if self._supervisor is None:
+            self._supervisor = threading.Thread(target=self._supervise, daemon=True)
+            self._supervisor.start()
+
+    def _supervise(self) -> None:
+        while not self._stopping:
+            with self._worker_lock:
+                worker = self.worker
+                if worker is not None and worker.poll() is not None:
+                    self.worker_restarts += 1
+                    self._spawn_worker()
+            time.sleep(0.5)
+
+    def _spawn_worker(self) -> None:
+        extra_env = self._worker_env
         self.worker = subprocess.Popen(
             [
                 sys.executable,
@@ -387,14 +417,15 @@ class Stack:
 
     def kill_worker(self, sig: int = signal.SIGKILL) -> None:
         """Send `sig` to the worker and every process it started (its pool and beat)."""
-        if self.worker is None:
-            return
-        try:
-            os.killpg(self.worker.pid, sig)
-        except ProcessLookupError:
-            pass
-        self.worker.wait(timeout=30)
-        self.worker = None
+        with self._worker_lock:
+            if self.worker is None:
+                return
+            try:
+                os.killpg(self.worker.pid, sig)
+            except ProcessLookupError:
+                pass
+            self.worker.wait(timeout=30)
+            self.worker = None
 
     def stop_web(self) -> None:
         if self.web is None:
@@ -419,6 +450,7 @@ class Stack:
         return self
 
     def stop(self) -> None:
+        self._stopping = True
         self.stop_web()
         if self.worker is not None:
             self.kill_worker(signal.SIGTERM)

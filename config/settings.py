@@ -250,7 +250,10 @@ if REDIS_URL:
         "socket_connect_timeout": envfloat("ARENA_REDIS_TIMEOUT", 2.0),
         "socket_timeout": envfloat("ARENA_REDIS_TIMEOUT", 2.0),
     }
-    CACHES["default"]["OPTIONS"] = dict(_redis_timeouts)
+    CACHES["default"]["OPTIONS"] = {
+        **_redis_timeouts,
+        "pool_class": "config.cache.SharedConnectionPool",
+    }
     CELERY_BROKER_TRANSPORT_OPTIONS.update(_redis_timeouts)
     CELERY_BROKER_CONNECTION_TIMEOUT = envfloat("ARENA_REDIS_TIMEOUT", 2.0)
     CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2}

@@ -24,10 +24,11 @@ def schedule_refit() -> None:
     delay = settings.ARENA_REFIT_DEBOUNCE_SECONDS
     try:
         first = cache.add(SCHEDULED_KEY, 1, timeout=int(delay) + settings.ARENA_REFIT_TIME_LIMIT)
-    except Exception:
+    except Exception as exc:
         # Redis (cache and broker) is down. The vote that asked is stored all the same; the
-        # periodic catch-up (refit_if_pending) refits once the broker is back.
-        logger.warning("could not schedule a refit: the cache is unreachable", exc_info=True)
+        # periodic catch-up (refit_if_pending) refits once the broker is back. One line per
+        # vote, not a traceback: an outage would otherwise bury the log.
+        logger.warning("could not schedule a refit (cache unreachable: %s)", exc)
         return
     if not first:
         return  # one is already on its way and will see these votes
@@ -43,8 +44,8 @@ def schedule_refit() -> None:
 def _forget_scheduled() -> None:
     try:
         cache.delete(SCHEDULED_KEY)
-    except Exception:
-        logger.warning("could not clear the refit debounce key", exc_info=True)
+    except Exception as exc:
+        logger.warning("could not clear the refit debounce key (%s)", exc)
 
 
 @shared_task(
