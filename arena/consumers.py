@@ -67,12 +67,11 @@ def _open(battle_id: str) -> _Opening | None:
     battle, turns = loaded
     claimed = services.battle_claim_stream(battle_id)
     sources: dict[str, object] = {}
-    if claimed:
+    if claimed and battle.source == Battle.Source.POOL:
+        sources.update(services.pool_answers_for(battle))
+    elif claimed:
         for side in ("a", "b"):
-            if battle.source == Battle.Source.POOL:
-                sources[side] = services.pool_answer_for(battle, side)
-            else:
-                sources[side] = _conversation(turns[-1], side)
+            sources[side] = _conversation(turns[-1], side)
     return _Opening(battle, turns, claimed, sources)
 
 
