@@ -27,6 +27,7 @@ class LanguageModelAdmin(admin.ModelAdmin):
         "organisation",
         "status",
         "open_weights",
+        "total_params_b",
         "input_price_per_mtok",
         "output_price_per_mtok",
         "sampling_weight",
@@ -42,7 +43,34 @@ class DomainAdmin(admin.ModelAdmin):
 
 @admin.register(CostTier)
 class CostTierAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name_en", "name_zh", "min_blended_price", "max_blended_price"]
+    list_display = [
+        "slug",
+        "kind",
+        "name_en",
+        "name_zh",
+        "min_blended_price",
+        "max_blended_price",
+        "min_params_b",
+        "max_params_b",
+        "position",
+    ]
+    list_filter = ["kind"]
+    fieldsets = [
+        (None, {"fields": ["slug", "kind", "name_en", "name_zh", "position"]}),
+        (
+            "Price band (blended USD per 1M tokens; lower bound included, upper excluded)",
+            {
+                "fields": ["min_blended_price", "max_blended_price"],
+                "description": "Blended price: input and output list prices weighted "
+                "ARENA_BLEND_INPUT_WEIGHT : ARENA_BLEND_OUTPUT_WEIGHT (3:1 by default). "
+                "Changes apply from the next snapshot; earlier snapshots keep their tiers.",
+            },
+        ),
+        (
+            "Size class (total parameters in billions; lower bound included, upper excluded)",
+            {"fields": ["min_params_b", "max_params_b"]},
+        ),
+    ]
 
 
 @admin.register(PoolPrompt)

@@ -13,6 +13,7 @@ import json
 import os
 import ssl
 import time
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -49,6 +50,28 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+# One client per event loop (a web process has one): its pool keeps connections to each
+# backend alive between battles, so a battle's first token does not wait for a new TCP and TLS
+# handshake. Keyed weakly by loop, since an httpx client must stay on the loop that made it.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _shared_client() -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None or client.is_closed:
+        client = httpx.AsyncClient(
+            verify=_ssl_context(),
+            # No cap on concurrent streams (a cap would queue voters behind each other);
+            # idle connections kept per backend host.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=50),
+        )
+        _clients[loop] = client
+    return client
+
+
 def _timeout() -> httpx.Timeout:
     return httpx.Timeout(
         connect=settings.ARENA_BACKEND_CONNECT_TIMEOUT,
@@ -77,10 +100,11 @@ async def stream_live(
         "stream_options": {"include_usage": True},
         "max_tokens": settings.ARENA_MAX_OUTPUT_TOKENS,
     }
-    own_client = client is None
-    client = client or httpx.AsyncClient(timeout=_timeout(), verify=_ssl_context())
+    client = client or _shared_client()
     try:
-        async with client.stream("POST", url, json=body, headers=headers) as response:
+        async with client.stream(
+            "POST", url, json=body, headers=headers, timeout=_timeout()
+        ) as response:
             if response.status_code != 200:
                 detail = (await response.aread()).decode("utf-8", "replace")[:2000]
                 yield Finished(
@@ -97,9 +121,6 @@ async def stream_live(
         yield Finished(Answer.Status.TIMEOUT, error_detail=f"{type(exc).__name__}: {exc}")
     except httpx.HTTPError as exc:
         yield Finished(Answer.Status.ERROR, error_detail=f"{type(exc).__name__}: {exc}")
-    finally:
-        if own_client:
-            await client.aclose()
 
 
 async def _parse_sse(lines: AsyncIterator[str]) -> AsyncIterator[Event]:

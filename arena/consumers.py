@@ -71,7 +71,7 @@ def _open(battle_id: str) -> _Opening | None:
         sources.update(services.pool_answers_for(battle))
     elif claimed:
         for side in ("a", "b"):
-            sources[side] = _conversation(turns[-1], side)
+            sources[side] = conversation(turns, side)
     return _Opening(battle, turns, claimed, sources)
 
 
@@ -222,13 +222,14 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "complete", "votable": votable, "message": message.strip()})
 
 
-def _conversation(turn: Turn, side: str) -> list[dict[str, str]]:
-    """The messages one side sees: every earlier prompt with its own earlier answers."""
+def conversation(turns: list[Turn], side: str) -> list[dict[str, str]]:
+    """The messages one side sees for the last of `turns` (loaded in order, answers
+    prefetched): every earlier prompt with this side's own earlier answer."""
     messages: list[dict[str, str]] = []
-    for earlier in turn.battle.turns.filter(index__lt=turn.index).order_by("index"):
+    for earlier in turns[:-1]:
         messages.append({"role": "user", "content": earlier.prompt})
-        answer = earlier.answers.filter(side=side).first()
+        answer = _stored_answers(earlier).get(side)
         if answer is not None:
             messages.append({"role": "assistant", "content": answer.text})
-    messages.append({"role": "user", "content": turn.prompt})
+    messages.append({"role": "user", "content": turns[-1].prompt})
     return messages

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -121,28 +123,128 @@ class Domain(models.Model):
 
 
 class CostTier(models.Model):
-    """A band of blended list price per 1M tokens; a view over a domain's fit."""
+    """A tier of the leaderboard: a view over a domain's fit, re-ranked among its members.
+
+    Three kinds: a band of blended list price per 1M tokens, the open-weights models, and a
+    size class (a band of total parameters, in billions). Bands include their lower bound and
+    exclude their upper one; an empty bound is open. A model belongs to at most one tier of
+    each kind (the first by position, should an operator's bands overlap).
+    """
+
+    class Kind(models.TextChoices):
+        PRICE = "price", "Price band"
+        OPEN_WEIGHTS = "open_weights", "Open weights"
+        SIZE = "size", "Size class"
 
     slug = models.SlugField(max_length=50, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PRICE)
     name_en = models.CharField(max_length=100)
     name_zh = models.CharField(max_length=100)
     min_blended_price = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     max_blended_price = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    min_params_b = models.DecimalField(
+        "min total parameters (billions)", max_digits=9, decimal_places=2, null=True, blank=True
+    )
+    max_params_b = models.DecimalField(
+        "max total parameters (billions)", max_digits=9, decimal_places=2, null=True, blank=True
+    )
     position = models.PositiveSmallIntegerField(default=100)
 
     class Meta:
         ordering = ["position", "slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_blended_price__isnull=True)
+                | Q(max_blended_price__isnull=True)
+                | Q(min_blended_price__lt=models.F("max_blended_price")),
+                name="costtier_price_band_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_params_b__isnull=True)
+                | Q(max_params_b__isnull=True)
+                | Q(min_params_b__lt=models.F("max_params_b")),
+                name="costtier_size_band_ordered",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.slug
 
+    @property
+    def sort_key(self) -> tuple[int, int, str]:
+        """Price bands first, then open weights, then size classes; by position within a kind."""
+        return (list(self.Kind).index(self.kind), self.position, self.slug)
+
+    @property
+    def band(self) -> tuple[Decimal | None, Decimal | None]:
+        """The bounds of this tier's kind: blended price, total parameters, or none."""
+        if self.kind == self.Kind.PRICE:
+            return (self.min_blended_price, self.max_blended_price)
+        if self.kind == self.Kind.SIZE:
+            return (self.min_params_b, self.max_params_b)
+        return (None, None)
+
     def contains(self, price: Decimal | None) -> bool:
         """Whether a blended price falls in this band (lower bound inclusive)."""
-        if price is None:
-            return False
-        if self.min_blended_price is not None and price < self.min_blended_price:
-            return False
-        return self.max_blended_price is None or price < self.max_blended_price
+        return _in_band(price, self.min_blended_price, self.max_blended_price)
+
+    def admits(self, model: LanguageModel) -> bool:
+        """Whether the model belongs to this tier by what the catalogue says of it now."""
+        if self.kind == self.Kind.OPEN_WEIGHTS:
+            return model.open_weights is True
+        if self.kind == self.Kind.SIZE:
+            return _in_band(model.total_params_b, *self.band)
+        return self.contains(model.blended_price)
+
+    def clean(self) -> None:
+        """Refuse bounds of another kind, a missing or inverted band, or a second tier that
+        would claim the same models."""
+        low, high = self.band
+        bounds = [self.min_blended_price, self.max_blended_price]
+        bounds += [self.min_params_b, self.max_params_b]
+        same_kind = CostTier.objects.filter(kind=self.kind).exclude(pk=self.pk)
+        problem = ""
+        if sum(v is not None for v in bounds) != sum(v is not None for v in (low, high)):
+            problem = "Fill in only the bounds of this tier's kind."
+        elif self.kind == self.Kind.OPEN_WEIGHTS:
+            if same_kind.exists():
+                problem = "There is already an open-weights tier."
+        elif low is None and high is None:
+            problem = "A price band or size class needs at least one bound."
+        elif low is not None and high is not None and low >= high:
+            problem = "The lower bound must be below the upper bound."
+        else:
+            clash = next((t for t in same_kind if _overlap((low, high), t.band)), None)
+            if clash is not None:
+                problem = f"This band overlaps tier {clash.slug!r} of the same kind."
+        if problem:
+            raise ValidationError({"kind": problem})
+
+
+def _in_band(value: Decimal | None, low: Decimal | None, high: Decimal | None) -> bool:
+    if value is None:
+        return False
+    if low is not None and value < low:
+        return False
+    return high is None or value < high
+
+
+def _overlap(
+    band: tuple[Decimal | None, Decimal | None], other: tuple[Decimal | None, Decimal | None]
+) -> bool:
+    """Whether two half-open bands [low, high) share a value (None: unbounded)."""
+    low = max((v for v in (band[0], other[0]) if v is not None), default=None)
+    high = min((v for v in (band[1], other[1]) if v is not None), default=None)
+    return low is None or high is None or low < high
+
+
+def tiers_of(model: LanguageModel, tiers: Iterable[CostTier]) -> list[CostTier]:
+    """The tiers a model belongs to now: at most one of each kind, the first by position."""
+    chosen: dict[str, CostTier] = {}
+    for tier in sorted(tiers, key=lambda t: t.sort_key):
+        if tier.kind not in chosen and tier.admits(model):
+            chosen[tier.kind] = tier
+    return list(chosen.values())
 
 
 class PoolPrompt(models.Model):

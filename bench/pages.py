@@ -8,6 +8,8 @@ real votes from ../shared/data (135,634 LMArena votes and the model catalogue), 
      request path (median and p95 server time, warm cache, and the first, cold request);
   2. adds synthetic votes up to --export-votes in total and streams /export/votes.csv to the
      void, reporting the peak Python heap (tracemalloc) and the peak RSS of the process.
+Also times the win-rate matrix and model pages and APIs, and prints the size of the pair counts a
+snapshot keeps.
 Targets (issue "public leaderboard"): overview under 50 ms median; export peak under 200 MB.
 """
 
@@ -54,10 +56,32 @@ def main() -> None:
         call_command("import_votes", str(data / "arena-140k" / "votes.csv"), stdout=quiet)
         call_command("import_catalog", str(data / "model_catalog.csv"), stdout=quiet)
         call_command("refit", "--force", stdout=quiet, stderr=quiet)
+        # A second full refit with nothing new to tally: the fit plus writing rows and tiers.
+        start = time.perf_counter()
+        call_command("refit", "--force", stdout=quiet, stderr=quiet)
+        refit_ms = (time.perf_counter() - start) * 1000
+
+    from ratings.models import RatingRow, TierMembership
+
+    print(
+        f"refit --force: {refit_ms:.0f} ms, writing {RatingRow.objects.count() // 2:,} rating "
+        f"rows and {TierMembership.objects.count() // 2:,} tier memberships per snapshot\n"
+    )
 
     client = Client()
     print(f"{'path':<45} {'cold ms':>8} {'median ms':>10} {'p95 ms':>8}")
-    for path in ("/leaderboard/", "/leaderboard/?domain=math&tier=mid", "/api/v1/leaderboard"):
+    paths = [
+        "/leaderboard/",
+        "/leaderboard/?domain=math&tier=mid",
+        "/leaderboard/?domain=coding&tier=open-weights",
+        "/api/v1/leaderboard",
+        "/api/v1/leaderboard?tier=large",
+        "/leaderboard/matrix/",  # 53 x 53 cells, the numbers table included
+        "/api/v1/matrix",
+        "/models/gemini-2.5-pro/",
+        "/api/v1/models/gemini-2.5-pro",
+    ]
+    for path in paths:
         start = time.perf_counter()
         assert client.get(path).status_code == 200
         cold = (time.perf_counter() - start) * 1000
@@ -70,6 +94,11 @@ def main() -> None:
         times.sort()
         p95 = times[int(0.95 * len(times)) - 1]
         print(f"{path:<45} {cold:>8.1f} {statistics.median(times):>10.2f} {p95:>8.2f}")
+
+    from ratings.models import DomainFit
+
+    sizes = [len(str(p)) for p in DomainFit.objects.values_list("pairs", flat=True)]
+    print(f"\nstored pair counts: {len(sizes)} domains, {sum(sizes) / 1024:.0f} KB per snapshot")
 
     from arena.models import LanguageModel, Vote
 

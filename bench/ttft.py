@@ -241,6 +241,9 @@ async def run(args: argparse.Namespace) -> None:
         added = [w - d for w, d in zip(via_ws, direct, strict=True)]
         added_inside = [c - d for c, d in zip(in_arena, direct, strict=True)]
         added_post = [p - d for p, d in zip(via_post, direct, strict=True)]
+        # The same upstream request seen from both ends: what the voter waited for beyond what
+        # the arena waited for the model. Free of llama.cpp's run-to-run spread.
+        own_part = [w - c for w, c in zip(via_ws, in_arena, strict=True)]
     finally:
         if arena is not None:
             arena.stop()
@@ -260,6 +263,7 @@ async def run(args: argparse.Namespace) -> None:
         ("arena adds, b1 - a (paired by run)", added),
         ("arena adds, b2 - a (paired by run)", added_post),
         ("upstream leg, c - a (paired by run)", added_inside),
+        ("arena's own part, b1 - c (same request)", own_part),
     ]
     for label, values in rows:
         print(f"{label:44}" + "".join(f" {v:8.1f}" for v in _summary(values)))

@@ -8,6 +8,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("ratings.urls")),
     path("", include("arena.urls")),
+    path("", include("integrity.urls")),
 ]
 
 handler500 = "config.middleware.server_error"

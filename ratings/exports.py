@@ -42,6 +42,7 @@ LEADERBOARD_COLUMNS = [
     "unrated_reason",
     "elo",
     "snapshot",
+    "tiers",
 ]
 CHUNK = 5000
 
@@ -134,4 +135,5 @@ def leaderboard_rows(board: Leaderboard) -> Iterator[list[object]]:
             e.unrated_reason,
             _number(e.elo, 2),
             board.snapshot.pk if board.snapshot else "",
+            ";".join(e.tiers),
         ]

@@ -830,6 +830,20 @@ def rank_ranges(
     return rank_ub, rank_lb
 
 
+def rank_ranges_among(rows: Sequence[Row]) -> dict[str, tuple[int, int]]:
+    """Rank ranges of the rated `rows` among themselves (a tier of one fit), on their intervals.
+
+    Unrated rows get no range.
+    """
+    rated = [row for row in rows if row.rated]
+    best, worst = rank_ranges(
+        np.array([row.rating for row in rated], dtype=np.float64),
+        np.array([row.lower for row in rated], dtype=np.float64),
+        np.array([row.upper for row in rated], dtype=np.float64),
+    )
+    return {row.model: (int(ub), int(lb)) for row, ub, lb in zip(rated, best, worst, strict=True)}
+
+
 def elo(
     model_a: Sequence[str],
     model_b: Sequence[str],

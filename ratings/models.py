@@ -57,11 +57,22 @@ class DomainFit(models.Model):
     models_rated = models.PositiveIntegerField()
     converged = models.BooleanField()
     iterations = models.PositiveIntegerField()
+    # The counted pair tallies this fit was made from, frozen with the snapshot: one
+    # [model_lo_id, model_hi_id, lo_wins, hi_wins, ties, both_bad] per pair with any vote,
+    # lower id first (PairTally's layout). Null for snapshots written before it was kept.
+    # One JSON value per domain rather than a row per pair: every read wants a whole domain,
+    # and ~1.4k pairs cost ~30 KB here instead of ~1.4k rows per domain per snapshot.
+    pairs = models.JSONField(null=True, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["snapshot", "domain"], name="domainfit_unique"),
         ]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ImmutableError("A snapshot's domain fits are immutable.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class PairTally(models.Model):
@@ -110,11 +121,9 @@ class RatingRow(models.Model):
     unrated_reason = models.CharField(max_length=30, blank=True)
     # Online Elo over the counted votes in the order they were tallied, for comparison only.
     elo = models.FloatField(null=True)
-    # The model's price tier when the snapshot was taken, and its rank range among that tier's
-    # models in this domain (the same ratings and intervals, re-ranked within the tier).
-    tier = models.ForeignKey(CostTier, null=True, on_delete=models.PROTECT, related_name="+")
-    tier_rank_ub = models.PositiveIntegerField(null=True)
-    tier_rank_lb = models.PositiveIntegerField(null=True)
+    # The model's blended list price when the snapshot was taken: what placed it in a price
+    # tier (see TierMembership), shown beside its rating even after the price changes.
+    blended_price = models.DecimalField(max_digits=10, decimal_places=4, null=True)
 
     class Meta:
         constraints = [
@@ -123,3 +132,22 @@ class RatingRow(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["snapshot", "domain"])]
+
+
+class TierMembership(models.Model):
+    """A tier the row's model belonged to when the snapshot was taken, and its rank range among
+    that tier's models in the row's domain (the same ratings and intervals, re-ranked).
+
+    Written with the snapshot and never changed, so a later price or catalogue edit moves the
+    model in new snapshots only. Null ranks: the row is not rated.
+    """
+
+    row = models.ForeignKey(RatingRow, on_delete=models.CASCADE, related_name="memberships")
+    tier = models.ForeignKey(CostTier, on_delete=models.PROTECT, related_name="+")
+    rank_ub = models.PositiveIntegerField(null=True)
+    rank_lb = models.PositiveIntegerField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["row", "tier"], name="tiermembership_unique"),
+        ]

@@ -24,7 +24,11 @@ _tier = {
     "name": "tier",
     "in": "query",
     "schema": {"type": "string"},
-    "description": "Price tier slug (budget, mid, premium); ranks are re-ranked within the tier",
+    "description": (
+        "Tier slug: a price band (budget, mid, premium), open-weights or a size class "
+        "(small, medium, large) by default; operators may add others. Only the models that "
+        "were in the tier when the snapshot was taken, re-ranked among themselves"
+    ),
 }
 _snapshot = {
     "name": "snapshot",
@@ -70,12 +74,153 @@ ENTRY = {
         "win_rate": _number_or_null,
         "provisional": {"type": "boolean"},
         "unrated_reason": {"type": ["string", "null"]},
-        "open_weights": {"type": ["boolean", "null"]},
-        "blended_price_per_mtok": _number_or_null,
-        "price_tier": {"type": ["string", "null"]},
+        "open_weights": {
+            "type": ["boolean", "null"],
+            "description": "What the catalogue says now (tiers: as when the snapshot was taken)",
+        },
+        "blended_price_per_mtok": {
+            "type": ["number", "null"],
+            "description": "Blended list price when the snapshot was taken",
+        },
+        "price_tier": {
+            "type": ["string", "null"],
+            "description": "The price band the model was in when the snapshot was taken",
+        },
+        "tiers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Every tier the model was in when the snapshot was taken",
+        },
         "elo": _number_or_null,
     },
 }
+
+
+_int_matrix = {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}}
+MATRIX = {
+    "type": "object",
+    "properties": {
+        "domain": {"type": "string"},
+        "tier": {"type": ["string", "null"]},
+        "snapshot": {"oneOf": [SNAPSHOT, {"type": "null"}]},
+        "win_rate_definition": {"type": "string"},
+        "models": {
+            "type": "array",
+            "items": ENTRY,
+            "description": "Rows and columns, in the leaderboard's order (best rating first)",
+        },
+        "wins": {**_int_matrix, "description": "wins[i][j]: votes model i won against model j"},
+        "ties": {**_int_matrix, "description": "ties[i][j] = ties[j][i]"},
+        "both_bad": {**_int_matrix, "description": "both_bad[i][j] = both_bad[j][i]"},
+        "battles": {
+            **_int_matrix,
+            "description": "wins[i][j] + wins[j][i] + ties[i][j] + both_bad[i][j]",
+        },
+        "win_rate": {
+            "type": "array",
+            "items": {"type": "array", "items": _number_or_null},
+            "description": (
+                "(wins[i][j] + (ties[i][j] + both_bad[i][j]) / 2) / battles[i][j]; "
+                "null where the two never met"
+            ),
+        },
+    },
+}
+MODEL_PROFILE = {
+    "type": "object",
+    "properties": {
+        "model": {
+            "type": "object",
+            "properties": {
+                "slug": {"type": "string"},
+                "display_name": {"type": "string"},
+                "organisation": {"type": "string"},
+                "open_weights": {"type": ["boolean", "null"]},
+                "licence": {"type": "string"},
+                "status": {"type": "string"},
+                "blended_price_per_mtok": _number_or_null,
+            },
+        },
+        "snapshot": {"oneOf": [SNAPSHOT, {"type": "null"}]},
+        "standings": {
+            "type": "array",
+            "description": "Its rating and rank range in every domain, and within its tiers",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "domain": {"type": "string"},
+                    "rating": _number_or_null,
+                    "rating_lower": _number_or_null,
+                    "rating_upper": _number_or_null,
+                    "rank_ub": _integer_or_null,
+                    "rank_lb": _integer_or_null,
+                    "votes": {"type": "integer"},
+                    "tiers": {
+                        "type": "array",
+                        "description": (
+                            "Each tier (at most one per kind) the model was in when the snapshot "
+                            "was taken, and its rank range among that tier's models"
+                        ),
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "kind": {
+                                    "type": "string",
+                                    "enum": ["price", "open_weights", "size"],
+                                },
+                                "tier": {"type": "string"},
+                                "rank_ub": _integer_or_null,
+                                "rank_lb": _integer_or_null,
+                            },
+                        },
+                    },
+                    "provisional": {"type": "boolean"},
+                    "unrated_reason": {"type": ["string", "null"]},
+                },
+            },
+        },
+        "head_to_head_domain": {"type": "string"},
+        "head_to_head": {
+            "type": ["array", "null"],
+            "description": (
+                "Its record against each opponent as the snapshot counted it, most battles "
+                "first; null for a snapshot published before pair counts were kept"
+            ),
+            "items": {
+                "type": "object",
+                "properties": {
+                    "opponent": {"type": "string"},
+                    "opponent_name": {"type": "string"},
+                    "battles": {"type": "integer"},
+                    "wins": {"type": "integer"},
+                    "losses": {"type": "integer"},
+                    "ties": {"type": "integer"},
+                    "both_bad": {"type": "integer"},
+                    "win_rate": {"type": "number"},
+                },
+            },
+        },
+        "history": {
+            "type": "array",
+            "description": "Its overall rating in every snapshot up to this one, oldest first",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "snapshot": {"type": "integer"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "rating": _number_or_null,
+                    "rating_lower": _number_or_null,
+                    "rating_upper": _number_or_null,
+                    "votes": {"type": "integer"},
+                },
+            },
+        },
+    },
+}
+
+
+def _json_response(description: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": body}}}
 
 
 def schema() -> dict[str, Any]:
@@ -102,7 +247,7 @@ def _read_api() -> dict[str, Any]:
         "paths": {
             "/api/v1/leaderboard": {
                 "get": {
-                    "summary": "One domain's (and optionally price tier's) table in a snapshot",
+                    "summary": "One domain's (and optionally one tier's) table in a snapshot",
                     "parameters": [_domain, _tier, _snapshot],
                     "responses": {
                         "200": {
@@ -114,6 +259,10 @@ def _read_api() -> dict[str, Any]:
                                         "properties": {
                                             "domain": {"type": "string"},
                                             "tier": {"type": ["string", "null"]},
+                                            "tier_kind": {
+                                                "type": ["string", "null"],
+                                                "enum": ["price", "open_weights", "size", None],
+                                            },
                                             "snapshot": {"oneOf": [SNAPSHOT, {"type": "null"}]},
                                             "domain_votes": {"type": "integer"},
                                             "tied_leaders": {
@@ -126,6 +275,36 @@ def _read_api() -> dict[str, Any]:
                                 }
                             },
                         },
+                        "400": _error,
+                        "404": _error,
+                    },
+                }
+            },
+            "/api/v1/matrix": {
+                "get": {
+                    "summary": "Win-rate and battle-count matrices of a domain (and price tier)",
+                    "parameters": [_domain, _tier, _snapshot],
+                    "responses": {
+                        "200": _json_response("The matrices, models in leaderboard order", MATRIX),
+                        "400": _error,
+                        "404": _error,
+                    },
+                }
+            },
+            "/api/v1/models/{slug}": {
+                "get": {
+                    "summary": "One model: standings, head-to-head record and rating history",
+                    "parameters": [
+                        {
+                            "name": "slug",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        _snapshot,
+                    ],
+                    "responses": {
+                        "200": _json_response("The model as of the snapshot", MODEL_PROFILE),
                         "400": _error,
                         "404": _error,
                     },
@@ -167,6 +346,28 @@ def _read_api() -> dict[str, Any]:
                         },
                     ],
                     "responses": {"200": {"description": "Shares"}, "400": _error},
+                }
+            },
+            "/api/v1/transparency": {
+                "get": {
+                    "summary": (
+                        "Votes excluded per reason in a snapshot, daily share of battles per "
+                        "model and organisation, retired and pre-release models' history"
+                    ),
+                    "parameters": [
+                        _snapshot,
+                        {
+                            "name": "days",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 366},
+                            "description": "Sampling window in days, ending today (default 14)",
+                        },
+                    ],
+                    "responses": {
+                        "200": {"description": "Transparency figures"},
+                        "400": _error,
+                        "404": _error,
+                    },
                 }
             },
             "/export/votes.csv": {

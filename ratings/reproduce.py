@@ -3,7 +3,8 @@
 Reads the columns of `/export/votes.csv` (`model_a`, `model_b`, `winner`, `counted`, `domains`,
 `first_snapshot`), keeps the votes a snapshot counted (first counted by it or an earlier one, and
 still counted) and fits them with the parameters the snapshot records, through the same maths
-module as the refit.
+module as the refit. For a tier, the models the snapshot placed in it (catalogue data recorded
+with the snapshot, not derivable from votes) are re-ranked among themselves as the refit does.
 A vote excluded or re-included after the snapshot shows up as a difference: the export carries
 each vote's current status.
 """
@@ -11,8 +12,9 @@ each vote's current status.
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from ratings import maths
@@ -67,10 +69,25 @@ def recompute(
     return rows
 
 
+def within_tier(rows: list[maths.Row], members: Collection[str]) -> list[maths.Row]:
+    """The rows of a tier's members, with rank ranges among the members only."""
+    kept = [row for row in rows if row.model in members]
+    ranks = maths.rank_ranges_among(kept)
+    within = []
+    for row in kept:
+        rank_ub, rank_lb = ranks.get(row.model, (0, 0))  # 0: unrated, as in the domain's rows
+        within.append(dataclasses.replace(row, rank_ub=rank_ub, rank_lb=rank_lb))
+    return within
+
+
+def _rank(value: int) -> float | None:
+    return float(value) if value else None  # 0: unrated, no rank
+
+
 def compare(
     published: dict[str, dict[str, float | None]], rows: list[maths.Row], *, tolerance: float
 ) -> list[Difference]:
-    """List every rating, bound or vote count that differs by more than `tolerance`."""
+    """List every rating, bound, rank or vote count that differs by more than `tolerance`."""
     differences = []
     recomputed = {r.model: r for r in rows}
     for model in sorted(set(published) | set(recomputed)):
@@ -80,6 +97,8 @@ def compare(
             ("rating", ours.rating if ours else None),
             ("rating_lower", ours.lower if ours else None),
             ("rating_upper", ours.upper if ours else None),
+            ("rank_ub", _rank(ours.rank_ub) if ours else None),
+            ("rank_lb", _rank(ours.rank_lb) if ours else None),
             ("votes", float(ours.votes) if ours else None),
         ):
             expected = theirs.get(field) if theirs else None
@@ -90,3 +109,48 @@ def compare(
             ):
                 differences.append(Difference(model, field, expected, value))
     return differences
+
+
+# One pair's counts: (wins of the first model, wins of the second, ties, both_bad), the pair
+# named by model slugs in sorted order.
+PairKey = tuple[str, str]
+PairCount = tuple[int, int, int, int]
+
+
+def pair_tallies(records: Iterable[tuple[str, str, str, int]]) -> dict[PairKey, PairCount]:
+    """Fold (a, b, outcome, n) records into each pair's counts, as the refit tallies them
+    (self-battles say nothing about strength and are left out); pairs with no vote are absent."""
+    counts: dict[PairKey, list[int]] = {}
+    for a, b, outcome, n in records:
+        if a == b:
+            continue
+        if outcome not in maths.OUTCOMES:
+            raise ReproduceError(f"Unknown winner {outcome!r} in the votes CSV.")
+        first, second = sorted((a, b))
+        row = counts.setdefault((first, second), [0, 0, 0, 0])
+        if outcome == "tie":
+            row[2] += n
+        elif outcome == "both_bad":
+            row[3] += n
+        else:  # model_a or model_b: did the first of the sorted pair win?
+            winner = a if outcome == "model_a" else b
+            row[0 if winner == first else 1] += n
+    return {key: (w1, w2, t, bb) for key, (w1, w2, t, bb) in counts.items() if w1 + w2 + t + bb}
+
+
+@dataclass(frozen=True)
+class PairDifference:
+    pair: PairKey
+    published: PairCount | None
+    recomputed: PairCount | None
+
+
+def compare_pairs(
+    published: dict[PairKey, PairCount], recomputed: dict[PairKey, PairCount]
+) -> list[PairDifference]:
+    """List every pair whose counts differ at all: the matrix must match exactly."""
+    return [
+        PairDifference(pair, published.get(pair), recomputed.get(pair))
+        for pair in sorted(set(published) | set(recomputed))
+        if published.get(pair) != recomputed.get(pair)
+    ]

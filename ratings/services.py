@@ -19,10 +19,18 @@ from django.db.models import Count, Max, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from arena.models import Battle, CostTier, Domain, LanguageModel, Vote, VoteDomain
+from arena.models import (
+    Battle,
+    CostTier,
+    Domain,
+    LanguageModel,
+    Vote,
+    VoteDomain,
+    tiers_of,
+)
 from ratings import maths
 from ratings.consumers import GROUP
-from ratings.models import DomainFit, PairTally, RatingRow, RatingSnapshot
+from ratings.models import DomainFit, PairTally, RatingRow, RatingSnapshot, TierMembership
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +159,21 @@ def _load_tallies() -> dict[int, np.ndarray]:
     return by_domain
 
 
+def _frozen_pairs() -> dict[int, list[list[int]]]:
+    """Every non-empty tally per domain, as the snapshot keeps it (see DomainFit.pairs)."""
+    table = PairTally._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT domain_id, model_lo_id, model_hi_id, lo_wins, hi_wins, ties, both_bad "
+            f"FROM {table} WHERE lo_wins + hi_wins + ties + both_bad > 0 "
+            f"ORDER BY domain_id, model_lo_id, model_hi_id"
+        )
+        by_domain: dict[int, list[list[int]]] = defaultdict(list)
+        for domain_id, *counts in cursor.fetchall():
+            by_domain[domain_id].append(counts)
+    return by_domain
+
+
 def pair_counts(tallies: np.ndarray) -> maths.PairCounts:
     """Turn one domain's tallies (rows: lo, hi, lo_wins, hi_wins, draws) into count matrices,
     with model ids (as text) for names."""
@@ -175,55 +198,57 @@ class _DomainResult:
     rows: list[maths.Row]
 
 
-def _new_votes_for_elo(
-    pending: QuerySet[Vote], overall: list[int]
-) -> dict[int, list[tuple[str, str, str]]]:
-    """The newly counted votes, in the order they were stored, per domain."""
-    fresh = pending.filter(excluded_reason="", in_tally=False, first_snapshot_id__isnull=True)
-    labels: dict[int, list[int]] = defaultdict(list)
-    for vote_id, domain_id in VoteDomain.objects.filter(vote__in=fresh).values_list(
-        "vote_id", "domain_id"
-    ):
-        labels[vote_id].append(domain_id)
-    sequences: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
-    for vote_id, a, b, outcome in (
-        fresh.order_by("id")
-        .values_list("id", "model_a_id", "model_b_id", "outcome")
-        .iterator(chunk_size=10000)
-    ):
-        for domain_id in overall + labels.get(vote_id, []):
-            sequences[domain_id].append((str(a), str(b), outcome))
-    return sequences
+# Newly counted votes are read for the Elo pass this many at a time, so a first refit over
+# millions of imported votes holds one chunk in memory, not all of them.
+ELO_CHUNK = 50_000
 
 
 def _elo(
-    previous: RatingSnapshot | None, sequences: dict[int, list[tuple[str, str, str]]]
+    previous: RatingSnapshot | None, pending: QuerySet[Vote], overall: list[int]
 ) -> dict[int, dict[str, float]]:
-    """Carry each domain's Elo forward from the previous snapshot over the new votes."""
-    start: dict[int, dict[str, float]] = defaultdict(dict)
+    """Carry each domain's Elo forward from the previous snapshot over the newly counted votes,
+    in the order they were stored."""
+    ratings: dict[int, dict[str, float]] = defaultdict(dict)
     if previous is not None:
         for domain_id, model_id, elo in RatingRow.objects.filter(
             snapshot=previous, elo__isnull=False
         ).values_list("domain_id", "model_id", "elo"):
-            start[domain_id][str(model_id)] = elo
-    result = {}
-    for domain_id in set(start) | set(sequences):
-        votes = sequences.get(domain_id, [])
-        result[domain_id] = maths.elo(
-            [v[0] for v in votes],
-            [v[1] for v in votes],
-            [v[2] for v in votes],
-            k=settings.ARENA_ELO_K,
-            initial=start.get(domain_id, {}),
+            ratings[domain_id][str(model_id)] = elo
+    fresh = pending.filter(excluded_reason="", in_tally=False, first_snapshot_id__isnull=True)
+    after = 0
+    while True:
+        chunk = list(
+            fresh.filter(id__gt=after)
+            .order_by("id")
+            .values_list("id", "model_a_id", "model_b_id", "outcome")[:ELO_CHUNK]
         )
-    return result
+        if not chunk:
+            break
+        first, after = chunk[0][0], chunk[-1][0]
+        # A range, not an IN list of the chunk's ids (SQLite caps query parameters).
+        labels: dict[int, list[int]] = defaultdict(list)
+        for vote_id, domain_id in VoteDomain.objects.filter(
+            vote_id__gte=first, vote_id__lte=after
+        ).values_list("vote_id", "domain_id"):
+            labels[vote_id].append(domain_id)
+        sequences: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+        for vote_id, a, b, outcome in chunk:
+            for domain_id in overall + labels.get(vote_id, []):
+                sequences[domain_id].append((str(a), str(b), outcome))
+        for domain_id, votes in sequences.items():
+            ratings[domain_id] = maths.elo(
+                [v[0] for v in votes],
+                [v[1] for v in votes],
+                [v[2] for v in votes],
+                k=settings.ARENA_ELO_K,
+                initial=ratings[domain_id],
+            )
+    return ratings
 
 
-def _tier_of(models: dict[int, LanguageModel], tiers: list[CostTier]) -> dict[int, CostTier | None]:
-    return {
-        model_id: next((t for t in tiers if t.contains(model.blended_price)), None)
-        for model_id, model in models.items()
-    }
+def _tiers_of(models: dict[int, LanguageModel], tiers: list[CostTier]) -> dict[int, list[CostTier]]:
+    """Each model's tiers by what the catalogue says now: at most one of each kind."""
+    return {model_id: tiers_of(model, tiers) for model_id, model in models.items()}
 
 
 def _fit_domains(tallies: dict[int, np.ndarray]) -> list[_DomainResult]:
@@ -265,9 +290,10 @@ def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
             return previous, False
         overall = list(Domain.objects.filter(includes_all=True).values_list("id", flat=True))
         deltas, added, removed = _pending_deltas(pending, overall)
-        elo = _elo(previous, _new_votes_for_elo(pending, overall))
+        elo = _elo(previous, pending, overall)
         _apply(deltas)
         tallies = _load_tallies()
+        frozen_pairs = _frozen_pairs()
         last_vote_id = pending.filter(excluded_reason="").aggregate(m=Max("id"))["m"]
         if previous is not None and previous.last_vote_id is not None:
             last_vote_id = max(last_vote_id or 0, previous.last_vote_id)
@@ -294,7 +320,7 @@ def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
         )
         model_ids = {int(row.model) for r in results for row in r.rows}
         models = LanguageModel.objects.in_bulk(model_ids)
-        tier_of = _tier_of(models, list(CostTier.objects.all()))
+        tiers = _tiers_of(models, list(CostTier.objects.all()))
         DomainFit.objects.bulk_create(
             DomainFit(
                 snapshot=snapshot,
@@ -303,12 +329,15 @@ def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
                 models_rated=sum(row.rated for row in r.rows),
                 converged=r.fitted.converged,
                 iterations=r.fitted.iterations,
+                pairs=frozen_pairs.get(r.domain_id, []),
             )
             for r in results
         )
-        RatingRow.objects.bulk_create(
-            (row for r in results for row in _rating_rows(snapshot, r, elo, tier_of)),
-            batch_size=2000,
+        rating_rows = [row for r in results for row in _rating_rows(snapshot, r, elo, models)]
+        RatingRow.objects.bulk_create(rating_rows, batch_size=2000)
+        by_key = {(row.domain_id, row.model_id): row for row in rating_rows}
+        TierMembership.objects.bulk_create(
+            (m for r in results for m in _memberships(r, by_key, tiers)), batch_size=2000
         )
         pending.filter(excluded_reason="").update(
             needs_tally=False,
@@ -343,27 +372,12 @@ def _rating_rows(
     snapshot: RatingSnapshot,
     result: _DomainResult,
     elo: dict[int, dict[str, float]],
-    tier_of: dict[int, CostTier | None],
+    models: dict[int, LanguageModel],
 ) -> list[RatingRow]:
     rows = result.rows
-    # Re-rank each tier's members among themselves, on the domain fit's own intervals.
-    tier_ranks: dict[str, tuple[int, int]] = {}
-    by_tier: dict[int, list[maths.Row]] = defaultdict(list)
-    for row in rows:
-        tier = tier_of.get(int(row.model))
-        if tier is not None and row.rated:
-            by_tier[tier.pk].append(row)
-    for members in by_tier.values():
-        best, worst = maths.rank_ranges(
-            [m.rating for m in members], [m.lower for m in members], [m.upper for m in members]
-        )
-        for member, ub, lb in zip(members, best, worst, strict=True):
-            tier_ranks[member.model] = (int(ub), int(lb))
     domain_elo = elo.get(result.domain_id, {})
     built = []
     for row in rows:
-        tier = tier_of.get(int(row.model))
-        tier_ub, tier_lb = tier_ranks.get(row.model, (None, None))
         built.append(
             RatingRow(
                 snapshot=snapshot,
@@ -382,11 +396,36 @@ def _rating_rows(
                 provisional=row.provisional,
                 unrated_reason=row.unrated_reason,
                 elo=domain_elo.get(row.model),
-                tier=tier,
-                tier_rank_ub=tier_ub,
-                tier_rank_lb=tier_lb,
+                blended_price=models[int(row.model)].blended_price,
             )
         )
+    return built
+
+
+def _memberships(
+    result: _DomainResult,
+    by_key: dict[tuple[int, int], RatingRow],
+    tiers: dict[int, list[CostTier]],
+) -> list[TierMembership]:
+    """Each row's tiers, with its rank range re-ranked among the tier's models in the domain
+    (on the domain fit's own ratings and intervals)."""
+    members: dict[int, list[maths.Row]] = defaultdict(list)
+    for row in result.rows:
+        for tier in tiers.get(int(row.model), []):
+            members[tier.pk].append(row)
+    built = []
+    for tier_id, rows in members.items():
+        ranks = maths.rank_ranges_among(rows)
+        for row in rows:
+            rank_ub, rank_lb = ranks.get(row.model, (None, None))
+            built.append(
+                TierMembership(
+                    row=by_key[(result.domain_id, int(row.model))],
+                    tier_id=tier_id,
+                    rank_ub=rank_ub,
+                    rank_lb=rank_lb,
+                )
+            )
     return built
 
 

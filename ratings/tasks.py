@@ -89,7 +89,7 @@ def _refit_single_flight(task: Task) -> int | None:
             schedule_refit()
             return None
         try:
-            snapshot, _created = services.refit()
+            snapshot, created = services.refit()
         except OperationalError as exc:
             # A vote changed under the refit's snapshot (PostgreSQL serialization failure):
             # nothing was written; run again on fresh data.
@@ -98,4 +98,9 @@ def _refit_single_flight(task: Task) -> int | None:
             # The transaction rolled back: the last good snapshot keeps serving.
             logger.error("refit exceeded its soft time limit")
             return None
+    if created:
+        # Test voters against the ratings just published (integrity quarantines anomalies).
+        from integrity.tasks import schedule_scan
+
+        schedule_scan(snapshot.pk)
     return snapshot.pk

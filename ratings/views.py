@@ -17,8 +17,11 @@ from ratings import exports, openapi
 from ratings.selectors import (
     Entry,
     Leaderboard,
+    ModelProfile,
     NotFound,
+    PairMatrix,
     leaderboard_get,
+    matrix_get,
     model_profile_get,
     overview_get,
     snapshots_list,
@@ -76,7 +79,8 @@ def _entry_json(e: Entry) -> dict[str, Any]:
         "unrated_reason": e.unrated_reason or None,
         "open_weights": e.open_weights,
         "blended_price_per_mtok": float(e.blended_price) if e.blended_price is not None else None,
-        "price_tier": e.tier or None,
+        "price_tier": e.price_tier,
+        "tiers": list(e.tiers),
         "elo": e.elo,
     }
 
@@ -94,6 +98,7 @@ def api_leaderboard(request: HttpRequest) -> JsonResponse:
         {
             "domain": board.domain.slug,
             "tier": board.tier.slug if board.tier else None,
+            "tier_kind": board.tier.kind if board.tier else None,
             "snapshot": None if snapshot is None else _snapshot_json(snapshot),
             "domain_votes": board.fit.votes if board.fit else 0,
             "tied_leaders": [e.model for e in board.tied_leaders],
@@ -172,3 +177,142 @@ def api_snapshots(request: HttpRequest) -> JsonResponse:
 @require_GET
 def api_schema(request: HttpRequest) -> JsonResponse:
     return JsonResponse(openapi.schema(), json_dumps_params={"ensure_ascii": False})
+
+
+def _snapshot_param(request: HttpRequest) -> int | None:
+    raw = request.GET.get("snapshot") or None
+    if raw is not None and not raw.isdigit():
+        raise BadQuery("snapshot must be a snapshot id (a whole number).")
+    return int(raw) if raw else None
+
+
+def _matrix(request: HttpRequest) -> PairMatrix:
+    return matrix_get(
+        domain_slug=request.GET.get("domain") or "overall",
+        tier_slug=request.GET.get("tier") or None,
+        snapshot_id=_snapshot_param(request),
+    )
+
+
+@require_GET
+def matrix_page(request: HttpRequest) -> HttpResponse:
+    try:
+        matrix = _matrix(request)
+    except BadQuery as exc:
+        return render(request, "ratings/error.html", {"message": str(exc)}, status=400)
+    except NotFound as exc:
+        return render(request, "ratings/error.html", {"message": str(exc)}, status=404)
+    return render(request, "ratings/matrix.html", {"matrix": matrix})
+
+
+WIN_RATE_DEFINITION = (
+    "win_rate[i][j] = (wins[i][j] + (ties[i][j] + both_bad[i][j]) / 2) / battles[i][j]: "
+    "how often the row model beat the column model, ties and both-bad votes counting half "
+    "a win each way; null where they never met"
+)
+
+
+@require_GET
+def api_matrix(request: HttpRequest) -> JsonResponse:
+    try:
+        matrix = _matrix(request)
+    except BadQuery as exc:
+        return _error(400, str(exc))
+    except NotFound as exc:
+        return _error(404, str(exc))
+    snapshot = matrix.snapshot
+    return JsonResponse(
+        {
+            "domain": matrix.domain.slug,
+            "tier": matrix.tier.slug if matrix.tier else None,
+            "snapshot": None if snapshot is None else _snapshot_json(snapshot),
+            "win_rate_definition": WIN_RATE_DEFINITION,
+            "models": [_entry_json(e) for e in matrix.models],
+            "wins": matrix.wins,
+            "ties": matrix.ties,
+            "both_bad": matrix.both_bad,
+            "battles": matrix.battles,
+            "win_rate": matrix.win_rate,
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def _profile_json(profile: ModelProfile) -> dict[str, Any]:
+    m = profile.model
+    return {
+        "model": {
+            "slug": m.slug,
+            "display_name": m.display_name,
+            "organisation": m.organisation.name if m.organisation else "",
+            "open_weights": m.open_weights,
+            "licence": m.licence,
+            "status": m.status,
+            "blended_price_per_mtok": float(m.blended_price)
+            if m.blended_price is not None
+            else None,
+        },
+        "snapshot": None if profile.snapshot is None else _snapshot_json(profile.snapshot),
+        "standings": [
+            {
+                "domain": s.domain.slug,
+                "rating": s.rating,
+                "rating_lower": s.rating_lower,
+                "rating_upper": s.rating_upper,
+                "rank_ub": s.rank_ub,
+                "rank_lb": s.rank_lb,
+                "votes": s.votes,
+                "tiers": [
+                    {
+                        "kind": t.tier.kind,
+                        "tier": t.tier.slug,
+                        "rank_ub": t.rank_ub,
+                        "rank_lb": t.rank_lb,
+                    }
+                    for t in s.tiers
+                    if t is not None
+                ],
+                "provisional": s.provisional,
+                "unrated_reason": s.unrated_reason or None,
+            }
+            for s in profile.standings
+        ],
+        "head_to_head_domain": "overall",
+        "head_to_head": None
+        if not profile.head_to_head_recorded
+        else [
+            {
+                "opponent": r.opponent,
+                "opponent_name": r.opponent_name,
+                "battles": r.votes,
+                "wins": r.wins,
+                "losses": r.losses,
+                "ties": r.ties,
+                "both_bad": r.both_bad,
+                "win_rate": r.win_rate,
+            }
+            for r in profile.head_to_head
+        ],
+        "history": [
+            {
+                "snapshot": h.snapshot_id,
+                "created_at": h.created_at.isoformat(),  # type: ignore[attr-defined]
+                "rating": h.rating,
+                "rating_lower": h.rating_lower,
+                "rating_upper": h.rating_upper,
+                "votes": h.votes,
+            }
+            for h in profile.history
+        ],
+    }
+
+
+@require_GET
+def api_model(request: HttpRequest, slug: str) -> JsonResponse:
+    try:
+        profile = model_profile_get(slug, snapshot_id=_snapshot_param(request))
+    except BadQuery as exc:
+        return _error(400, str(exc))
+    except NotFound as exc:
+        return _error(404, str(exc))
+    return JsonResponse(_profile_json(profile), json_dumps_params={"ensure_ascii": False})

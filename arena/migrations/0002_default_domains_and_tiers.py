@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.db import migrations
 
-from arena.defaults import seed_defaults
+from arena.defaults import seed_domains_and_price_tiers
 
 
 def seed(apps, schema_editor):  # type: ignore[no-untyped-def]
-    seed_defaults(apps.get_model("arena", "Domain"), apps.get_model("arena", "CostTier"))
+    seed_domains_and_price_tiers(apps.get_model("arena", "Domain"), apps.get_model("arena", "CostTier"))
 
 
 class Migration(migrations.Migration):

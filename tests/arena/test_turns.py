@@ -35,10 +35,11 @@ def test_a_follow_up_adds_a_turn_and_reopens_the_stream(live_battle: Battle) -> 
 
 
 def test_each_side_sees_its_own_earlier_answers(live_battle: Battle) -> None:
-    from arena.consumers import _conversation
+    from arena.consumers import conversation
 
-    turn = services.battle_add_turn(battle=live_battle, voter_id=ALICE, prompt="And then?")
-    assert _conversation(turn, "b") == [
+    services.battle_add_turn(battle=live_battle, voter_id=ALICE, prompt="And then?")
+    turns = list(live_battle.turns.prefetch_related("answers").order_by("index"))
+    assert conversation(turns, "b") == [
         {"role": "user", "content": "First question"},
         {"role": "assistant", "content": "answer b"},
         {"role": "user", "content": "And then?"},

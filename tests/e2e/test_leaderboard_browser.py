@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import Stack
@@ -45,10 +46,24 @@ def rated(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Stack:
         ("/leaderboard/", ["[data-testid=overview]", "table.board", "#pareto svg"]),
         ("/leaderboard/?domain=math", ["table.board", "#pareto svg"]),
         ("/leaderboard/?domain=overall&tier=budget", ["table.board"]),
+        ("/leaderboard/?domain=math&tier=open-weights", ["table.board", "[data-testid=tiers]"]),
+        ("/leaderboard/?domain=overall&tier=small", ["table.board", "#pareto svg"]),
         (
             "/models/north-1/",
-            ["[data-testid=standings]", "[data-testid=head-to-head]", "[data-testid=history]"],
+            [
+                "[data-testid=standings]",
+                "[data-testid=head-to-head]",
+                "[data-testid=history]",
+                "#rating-history svg polygon.band",
+                "#rating-history svg circle.dot",
+                "#head-to-head-chart svg rect.won, #head-to-head-chart svg rect.lost",
+            ],
         ),
+        (
+            "/leaderboard/matrix/",
+            ["#win-rate-matrix svg g.cell rect", "#battle-matrix svg g.cell rect"],
+        ),
+        ("/leaderboard/matrix/?domain=math&tier=budget", ["#battle-matrix svg g.cell rect"]),
         ("/snapshots/", ["[data-testid=snapshots]"]),
     ],
 )
@@ -59,3 +74,27 @@ def test_each_page_shows_its_parts_without_errors(page, rated: Stack, path: str,
         for selector in selectors:
             page.wait_for_selector(selector, timeout=10_000)
         assert page.console_errors == [], (path, language, page.console_errors)
+
+
+def test_the_matrices_draw_every_pair_with_its_counts(page, rated: Stack) -> None:
+    # Other browser tests may share this stack and add models: size the matrix from the API.
+    models = httpx.get(rated.url + "/api/v1/matrix", timeout=10).json()["models"]
+    n = len(models)
+    names = [m.title() for m in MODELS]
+    for language, words in (("en", "wins"), ("zh-hans", "胜")):
+        page.context.add_cookies([{"name": "django_language", "value": language, "url": rated.url}])
+        page.goto(rated.url + "/leaderboard/")
+        page.click("[data-testid=matrix-link]")
+        page.wait_for_selector("#battle-matrix svg g.cell rect", timeout=10_000)
+        for figure in ("#win-rate-matrix", "#battle-matrix"):
+            assert page.locator(f"{figure} svg g.cell").count() == n * (n - 1)
+            assert page.locator(f"{figure} svg rect.diag").count() == n
+        # Every ordered pair of `rated` met 12 + 12 times; the cell's title gives the counts.
+        titles = page.locator("#win-rate-matrix svg g.cell title").all_text_contents()
+        pair = [t for t in titles if t.startswith(names[0]) and names[1] in t]
+        assert len(pair) == 1 and "24" in pair[0] and words in pair[0], pair
+        labels = set(page.locator("#win-rate-matrix svg a text").all_text_contents())
+        assert labels >= set(names)
+        page.click("details summary")  # the same numbers as a table, for readers without SVG
+        page.wait_for_selector("[data-testid=matrix-table]", timeout=10_000)
+        assert page.console_errors == [], (language, page.console_errors)

@@ -10,8 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from arena.catalog import import_catalog
 from arena.importers import import_votes, import_votes_file
-from arena.models import Vote, VoteDomain
+from arena.models import LanguageModel, Vote, VoteDomain
 from ratings.selectors import leaderboard_get
 from ratings.services import refit
 
@@ -58,6 +59,8 @@ def test_the_real_votes_import_fit_the_published_top_10_and_round_trip(
 ) -> None:
     result = import_votes_file(shared_data / "arena-140k" / "votes.csv", dataset="lmarena")
     assert (result.created, result.excluded) == (135_634, {"self_battle": 10})
+    with open(shared_data / "model_catalog.csv", newline="", encoding="utf-8-sig") as handle:
+        import_catalog(handle)
 
     snapshot, _ = refit()
     board = leaderboard_get(domain_slug="overall", snapshot_id=snapshot.pk)
@@ -75,7 +78,21 @@ def test_the_real_votes_import_fit_the_published_top_10_and_round_trip(
     path = tmp_path / "votes.csv"
     path.write_text(_export(client))
     call_command("reproduce", "--votes", str(path), "--snapshot", str(snapshot.pk))
-    assert "53 models recomputed from 135624 counted votes" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "53 models recomputed from 135624 counted votes" in out
+    assert "pairs' wins, ties and both-bad counts match exactly" in out  # the matrix too
+    # A tier's ranks too: its members as the snapshot recorded them, re-ranked among themselves.
+    assert LanguageModel.objects.filter(open_weights=True).count() == 18
+    for tier, domain, expected in (
+        ("open-weights", "overall", "domain overall, tier open-weights: 18 models"),
+        ("large", "coding", "domain coding, tier large: "),
+    ):
+        call_command(
+            "reproduce", "--votes", str(path), "--snapshot", str(snapshot.pk),
+            "--tier", tier, "--domain", domain,
+        )  # fmt: skip
+        out = capsys.readouterr().out
+        assert expected in out and "every number matches within 1e-06" in out
 
     before, after = _roundtrip(client)
     assert after == before

@@ -99,3 +99,32 @@ def test_the_refit_command_prints_the_snapshot_id(models, capsys) -> None:
     call_command("refit")
     out = capsys.readouterr().out.strip()
     assert out == str(RatingSnapshot.objects.get().pk)
+
+
+def test_elo_is_carried_forward_in_vote_order_whatever_the_chunk_size(
+    models, domains, monkeypatch, settings
+) -> None:
+    from ratings import maths, services
+
+    monkeypatch.setattr(services, "ELO_CHUNK", 4)  # several chunks, one label range each
+    math = domains["math"]
+    first = _votes(models, ROUND_ROBIN)
+    labelled = cast_votes(models, ROUND_ROBIN[:5], domain=math)
+    refit()
+    later = _votes(models, [(2, 0, "model_a"), (1, 2, "tie")])
+    snapshot, _ = refit()
+
+    def expected(votes: list[Vote]) -> dict[str, float]:
+        return maths.elo(
+            [str(v.model_a_id) for v in votes],
+            [str(v.model_b_id) for v in votes],
+            [v.outcome for v in votes],
+            k=settings.ARENA_ELO_K,
+        )
+
+    def stored(slug: str) -> dict[str, float]:
+        rows = RatingRow.objects.filter(snapshot=snapshot, domain__slug=slug)
+        return {str(r.model_id): r.elo for r in rows}
+
+    assert stored("overall") == pytest.approx(expected(first + labelled + later))
+    assert stored("math") == pytest.approx(expected(labelled))

@@ -6,6 +6,7 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from arena.models import Vote, VoteDomain
+from ratings.models import DomainFit
 from ratings.services import refit
 from tests.conftest import ROUND_ROBIN
 
@@ -35,14 +36,39 @@ def test_every_published_number_is_recomputed_from_the_export(exported, domain, 
     call_command(
         "reproduce", "--votes", str(path), "--snapshot", str(snapshot.pk), "--domain", domain
     )
-    assert "every number matches within 1e-06" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "every number matches within 1e-06" in out
+    assert "pairs' wins, ties and both-bad counts match exactly" in out
+
+
+def test_a_tampered_matrix_is_reported_pair_by_pair(exported, capsys) -> None:
+    snapshot, path = exported
+    fit = DomainFit.objects.get(snapshot=snapshot, domain__slug="coding")
+    pairs = [list(p) for p in fit.pairs]
+    pairs[0][4] += 1  # one more tie than the votes hold
+    # Bypass the model on purpose: this is what the check exists to catch.
+    DomainFit.objects.filter(pk=fit.pk).update(pairs=pairs)
+    with pytest.raises(CommandError, match=r"0 difference\(s\) .*, 1 pair\(s\) of the matrix"):
+        call_command(
+            "reproduce", "--votes", str(path), "--snapshot", str(snapshot.pk), "--domain", "coding"
+        )
+    assert "DIFFERENT PAIR" in capsys.readouterr().err
+
+
+def test_a_snapshot_without_pair_counts_still_reproduces_its_table(exported, capsys) -> None:
+    snapshot, path = exported
+    DomainFit.objects.filter(snapshot=snapshot).update(pairs=None)
+    call_command("reproduce", "--votes", str(path), "--snapshot", str(snapshot.pk))
+    out = capsys.readouterr().out
+    assert "predates stored pair counts: matrix not checked" in out
+    assert "every number matches" in out
 
 
 def test_a_tampered_export_is_reported(exported) -> None:
     snapshot, path = exported
     text = path.read_text().replace(",model_a,coding,", ",model_b,coding,", 1)
     path.write_text(text)
-    with pytest.raises(CommandError, match="difference"):
+    with pytest.raises(CommandError, match=r"difference.*pair\(s\) of the matrix different"):
         call_command(
             "reproduce", "--votes", str(path), "--snapshot", str(snapshot.pk), "--domain", "coding"
         )

@@ -26,6 +26,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         self.stdout.write(
             f"{result.rows} catalogue rows: {result.created} models created, {result.updated} "
-            f"updated ({result.price_changes} with a new price; earlier snapshots keep the old "
-            f"tier), {result.unchanged} unchanged."
+            f"updated ({result.price_changes} with a new price; earlier snapshots keep the "
+            f"tiers they were published with), {result.unchanged} unchanged."
         )

@@ -1,0 +1,671 @@
+"""Attack simulation: can targeted votes move a model, and does the anomaly test catch them?
+
+One command, from the repository root (about two minutes on one core):
+
+    .venv/bin/python bench/attack.py                  # prints the tables of docs/integrity.md
+    .venv/bin/python bench/attack.py --json out.json  # and saves every figure
+
+Honest traffic
+    The real 135,624 LMArena votes (``/work/shared/data/arena-140k/votes.csv``, self-battles
+    dropped), shuffled and dealt to simulated honest voters whose sizes follow a heavy-tailed
+    (Pareto, tail index 1.1) distribution from 3 to 3,000 votes, plus ``--bt-voters`` simulated
+    honest voters who vote exactly as the fitted Bradley-Terry model says (pairs drawn from the
+    real pair frequencies; draws at the real rate, shrunk near lopsided pairs so that a draw
+    counts half a win as in the fit). Fixed seeds.
+
+Attackers (each vote goes to a battle the arena drew, pairs at the real frequencies)
+    - target-only: recognises the target (text features identify a model >95% of the time),
+      votes only in the battles that include it, always for it, and skips the rest;
+    - omnipresent: votes in every battle: for the target when it is there, against the three
+      models ranked just above the target when one of them is there (and the target is not),
+      honestly (by the BT probabilities) otherwise, as camouflage.
+    Each strategy from one identity and from many (a Sybil attack: ``m`` votes per identity).
+
+Defences
+    The sequential test of integrity/anomaly.py (the one the site runs after every refit,
+    same delta and alpha), run against ratings that include the attacker's votes, with every
+    vote of a flagged identity quarantined (not counted). Identities themselves cost the
+    attacker whatever the rate limits per voter and network make them cost; the Sybil rows say
+    how many are needed.
+
+Figures, per target (models at three positions of the overall board)
+    - votes needed to move the target up one rank (above the model just above it) without
+      defences: the smallest attack, found by bisection on a fixed stream of attack votes;
+    - with defences, one identity: the vote at which it is flagged, the largest rating shift it
+      can cause unflagged (all its votes count until then; after, none) against the target's
+      95% interval half-width, and whether it can gain the rank at all;
+    - with defences, many identities of ``m`` votes: identities and votes needed to gain the
+      rank with the unflagged ones, and the share of identities flagged ("never": 200
+      identities in a row were all flagged, or 3,000 were not enough);
+    - detection: recall within 100 votes (and within 100 biased votes, which for the
+      omnipresent strategy are a small part of its votes) over ``--attackers`` identities per
+      strategy and target, and false positives among honest voters (real-vote and BT voters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+if Path(sys.executable).resolve() != VENV_PYTHON.resolve() and VENV_PYTHON.exists():
+    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), *sys.argv])
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from scipy.special import expit  # noqa: E402
+
+from integrity import anomaly  # noqa: E402
+from ratings import maths  # noqa: E402
+
+DEFAULT_VOTES = Path("/work/shared/data/arena-140k/votes.csv")
+CODES = {"model_a": 0, "model_b": 1, "tie": 2, "both_bad": 2}
+TARGET_POSITIONS = (10, 25, 40)  # 1-based positions on the overall board (of 53)
+RIVALS = 3  # the omnipresent attacker votes against this many models just above the target
+WINDOW = 100  # "within 100 of their votes"
+SYBIL_SIZES = (10, 20, 40)
+TASTES = (0.2, 0.4, 0.6)  # spread of an honest voter's own strengths around the ratings
+# The test's parameters: the site's defaults unless --deltas / --alpha say otherwise.
+TEST: dict[str, object] = {"deltas": anomaly.DEFAULT_DELTAS, "alpha": anomaly.DEFAULT_ALPHA}
+MAX_IDENTITIES = 3000
+GIVE_UP = 200
+
+
+@dataclass
+class Votes:
+    """Votes as parallel arrays: model indices and outcome codes (0 a won, 1 b won, 2 draw)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    outcome: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def prefix(self, n: int) -> Votes:
+        return Votes(self.a[:n], self.b[:n], self.outcome[:n])
+
+
+@dataclass
+class Arena:
+    models: list[str]
+    honest: Votes  # the real votes, shuffled
+    wins: np.ndarray  # honest counts
+    draws: np.ndarray
+    pair_p: np.ndarray  # (n, n) upper-triangular pair frequencies, summing to 1
+    draw_rate: float
+    theta: np.ndarray  # honest fit
+    ratings: np.ndarray
+    half_width: np.ndarray
+
+
+def load(path: Path) -> tuple[list[str], Votes]:
+    names: dict[str, int] = {}
+    a, b, o = [], [], []
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["model_a"] == row["model_b"]:
+                continue
+            a.append(names.setdefault(row["model_a"], len(names)))
+            b.append(names.setdefault(row["model_b"], len(names)))
+            o.append(CODES[row["winner"]])
+    models = sorted(names, key=names.get)  # type: ignore[arg-type]
+    return models, Votes(np.array(a), np.array(b), np.array(o))
+
+
+def counts_of(n: int, votes: Votes) -> tuple[np.ndarray, np.ndarray]:
+    wins = np.zeros((n, n))
+    draws = np.zeros((n, n))
+    decided = votes.outcome != 2
+    winner = np.where(votes.outcome == 0, votes.a, votes.b)[decided]
+    loser = np.where(votes.outcome == 0, votes.b, votes.a)[decided]
+    np.add.at(wins, (winner, loser), 1)
+    drawn = ~decided
+    np.add.at(draws, (votes.a[drawn], votes.b[drawn]), 1)
+    np.add.at(draws, (votes.b[drawn], votes.a[drawn]), 1)
+    return wins, draws
+
+
+def fit(
+    models: list[str], wins: np.ndarray, draws: np.ndarray, init: np.ndarray | None = None
+) -> maths.Fit:
+    return maths.fit(maths.PairCounts(tuple(models), wins, draws), init=init)
+
+
+def build(path: Path, rng: np.random.Generator) -> Arena:
+    models, votes = load(path)
+    order = rng.permutation(len(votes))
+    votes = Votes(votes.a[order], votes.b[order], votes.outcome[order])
+    n = len(models)
+    wins, draws = counts_of(n, votes)
+    fitted = fit(models, wins, draws)
+    counts = maths.PairCounts(tuple(models), wins, draws)
+    intervals = maths.sandwich_intervals(counts, fitted)
+    pair = np.zeros((n, n))
+    np.add.at(pair, (np.minimum(votes.a, votes.b), np.maximum(votes.a, votes.b)), 1)
+    return Arena(
+        models=models,
+        honest=votes,
+        wins=wins,
+        draws=draws,
+        pair_p=pair / pair.sum(),
+        draw_rate=float(np.mean(votes.outcome == 2)),
+        theta=np.asarray(fitted.theta),
+        ratings=np.asarray(fitted.ratings),
+        half_width=(np.asarray(intervals.upper) - np.asarray(intervals.lower)) / 2,
+    )
+
+
+def draw_pairs(arena: Arena, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Battles as the arena drew them: pairs at the real frequencies, random sides."""
+    flat = rng.choice(arena.pair_p.size, size=n, p=arena.pair_p.ravel())
+    lo, hi = np.divmod(flat, len(arena.models))
+    swap = rng.random(n) < 0.5
+    return np.where(swap, hi, lo), np.where(swap, lo, hi)
+
+
+def honest_outcomes(
+    arena: Arena, rng: np.random.Generator, a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """Votes by the BT probabilities of the honest fit; a draw counts half a win each way."""
+    s = expit(arena.theta[a] - arena.theta[b])
+    # Draws at the real rate on even pairs, fewer on lopsided ones (P(win) = s - draw / 2 >= 0).
+    draw = np.minimum(arena.draw_rate * 4 * s * (1 - s) / 0.75, 2 * np.minimum(s, 1 - s))
+    u = rng.random(len(a))
+    return np.where(u < draw, 2, np.where(u < draw + s - draw / 2, 0, 1))
+
+
+def voter_sizes(rng: np.random.Generator, total: int) -> np.ndarray:
+    """Heavy-tailed voter sizes (Pareto tail index 1.1, from 3 to 3,000) adding up to total."""
+    sizes = []
+    left = total
+    while left > 0:
+        size = int(min(3000, 3 * (1 + rng.pareto(1.1))))
+        sizes.append(min(size, left))
+        left -= size
+    return np.array(sizes)
+
+
+def ranked(ratings: np.ndarray) -> np.ndarray:
+    """Model indices, best rating first."""
+    return np.argsort(-ratings, kind="stable")
+
+
+@dataclass
+class Stream:
+    """An attacker's votes in the order cast, and which of them are biased."""
+
+    votes: Votes
+    biased: np.ndarray  # bool: the vote was cast for the target or against a rival
+
+
+def attack_stream(
+    arena: Arena, rng: np.random.Generator, strategy: str, target: int, rivals: list[int], n: int
+) -> Stream:
+    if strategy == "target-only":
+        # Battles including the target, at the arena's frequencies; always for the target.
+        opp_p = arena.pair_p[target, :] + arena.pair_p[:, target]
+        opponents = rng.choice(len(opp_p), size=n, p=opp_p / opp_p.sum())
+        first = rng.random(n) < 0.5
+        a = np.where(first, target, opponents)
+        b = np.where(first, opponents, target)
+        return Stream(Votes(a, b, np.where(first, 0, 1)), np.ones(n, dtype=bool))
+    a, b = draw_pairs(arena, rng, n)
+    outcome = honest_outcomes(arena, rng, a, b)
+    has_target = (a == target) | (b == target)
+    outcome = np.where(a == target, 0, np.where(b == target, 1, outcome))
+    rival_a = np.isin(a, rivals) & ~has_target
+    rival_b = np.isin(b, rivals) & ~has_target
+    outcome = np.where(rival_a, 1, np.where(rival_b, 0, outcome))
+    return Stream(Votes(a, b, outcome), has_target | rival_a | rival_b)
+
+
+def ratings_with(arena: Arena, extra: Votes) -> np.ndarray:
+    wins, draws = counts_of(len(arena.models), extra)
+    fitted = fit(arena.models, arena.wins + wins, arena.draws + draws, init=arena.theta)
+    return np.asarray(fitted.ratings)
+
+
+def theta_of(ratings: np.ndarray) -> np.ndarray:
+    return (ratings - maths.RATING_BASE) / maths.RATING_SCALE
+
+
+def passes(ratings: np.ndarray, target: int, above: int) -> bool:
+    return bool(ratings[target] > ratings[above])
+
+
+def votes_to_pass(arena: Arena, stream: Votes, target: int, above: int) -> int | None:
+    """Smallest prefix of the stream that lifts the target above `above` (None if none does)."""
+    hi = 1
+    while not passes(ratings_with(arena, stream.prefix(hi)), target, above):
+        if hi >= len(stream):
+            return None
+        hi = min(2 * hi, len(stream))
+    lo = hi // 2  # does not pass (or 0)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if passes(ratings_with(arena, stream.prefix(mid)), target, above):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def flagged_at(votes: Votes, ratings: np.ndarray) -> int | None:
+    """The vote number at which one identity's test crosses, against these ratings."""
+    first = np.zeros(len(votes), dtype=np.int64)
+    alarms = anomaly.scan(first, votes.a, votes.b, votes.outcome, theta_of(ratings), **TEST)
+    return alarms[0].flagged_at if alarms else None
+
+
+def single_identity(arena: Arena, stream: Votes, target: int) -> tuple[int | None, int, float]:
+    """(vote at which it is flagged, largest unflagged attack, rating shift it causes).
+
+    The site tests an identity after each refit against ratings that include its votes; the
+    identity is caught at the first attack size n whose votes cross the threshold against the
+    ratings fitted with those n votes.
+    """
+    base = arena.ratings[target]
+    n = flagged_at(stream, arena.ratings) or len(stream)
+    while n <= len(stream):
+        at = flagged_at(stream.prefix(n), ratings_with(arena, stream.prefix(n)))
+        if at is not None:
+            # Caught at vote `at`; the largest attack left unflagged is one vote short of it.
+            while at > 1 and flagged_at(
+                stream.prefix(at - 1), ratings_with(arena, stream.prefix(at - 1))
+            ):
+                at -= 1
+            shift = ratings_with(arena, stream.prefix(at - 1))[target] - base
+            return at, at - 1, float(shift)
+        n += max(1, n // 20)
+    shift = ratings_with(arena, stream)[target] - base
+    return None, len(stream), float(shift)
+
+
+@dataclass
+class SybilResult:
+    per_identity: int
+    identities: int | None
+    votes_cast: int
+    votes_counted: int
+    flagged_share: float
+
+
+def sybil(
+    arena: Arena,
+    rng: np.random.Generator,
+    strategy: str,
+    target: int,
+    rivals: list[int],
+    above: int,
+    per_identity: int,
+) -> SybilResult:
+    """Identities of `per_identity` votes each until the unflagged ones lift the target.
+
+    Identities come five at a time; each is scanned on its votes against the ratings of the
+    moment (which include the unflagged identities before it). Gives up (identities None) after
+    MAX_IDENTITIES, or after GIVE_UP identities of which not one went unflagged.
+    """
+    counted: list[Votes] = []
+    ratings = arena.ratings
+    identities = flagged = cast = 0
+    while identities < MAX_IDENTITIES and not (identities >= GIVE_UP and not counted):
+        fresh = 0
+        for _ in range(5):
+            votes = attack_stream(arena, rng, strategy, target, rivals, per_identity).votes
+            identities += 1
+            cast += len(votes)
+            if flagged_at(votes, ratings) is None:
+                counted.append(votes)
+                fresh += 1
+            else:
+                flagged += 1
+        if not fresh:
+            continue
+        joined = _joined(counted)
+        ratings = ratings_with(arena, joined)
+        if passes(ratings, target, above):
+            return SybilResult(per_identity, identities, cast, len(joined), flagged / identities)
+    return SybilResult(per_identity, None, cast, sum(len(v) for v in counted), flagged / identities)
+
+
+@dataclass
+class Detection:
+    strategy: str
+    target: str
+    attackers: int
+    recall_100_votes: float
+    recall_100_biased: float
+    median_flagged_at: float | None
+    median_biased_at_flag: float | None
+
+
+def _joined(parts: list[Votes]) -> Votes:
+    empty = np.array([], dtype=np.int64)
+    return Votes(
+        *(np.concatenate([getattr(v, f) for v in parts] or [empty]) for f in "a b outcome".split())
+    )
+
+
+def detection(
+    arena: Arena,
+    rng: np.random.Generator,
+    strategy: str,
+    target: int,
+    rivals: list[int],
+    attackers: int,
+    honest_voter: np.ndarray,
+    bt: Votes,
+    bt_voter: np.ndarray,
+    wave: int = 10,
+    rounds: int = 10,
+) -> tuple[Detection, dict[str, float]]:
+    """Attackers voting alongside the honest traffic, `wave` identities at a time, with a refit
+    and a scan after each tenth of their votes, as the site scans after each refit: a flagged
+    attacker's votes leave the ratings from then on; an unflagged one's stay counted."""
+    streams = []
+    for _ in range(attackers):
+        # Enough votes to hold 100 biased ones (omnipresent attackers bias few of their votes).
+        length = WINDOW if strategy == "target-only" else 4000
+        stream = attack_stream(arena, rng, strategy, target, rivals, length)
+        if strategy != "target-only":
+            keep = int(np.flatnonzero(stream.biased)[WINDOW - 1]) + 1
+            stream = Stream(stream.votes.prefix(keep), stream.biased[:keep])
+        streams.append(stream)
+    n_honest = int(honest_voter.max()) + 1
+    n_bt = int(bt_voter.max()) + 1
+    first_attacker = n_honest + n_bt
+    caught: dict[int, int] = {}  # attacker -> vote number at which it was flagged
+    honest_flagged: set[int] = set()
+    settled: list[Votes] = []  # votes of finished, unflagged attackers: they stay counted
+    for start in range(0, attackers, wave):
+        members = list(range(start, min(start + wave, attackers)))
+        for r in range(1, rounds + 1):
+            cast = {
+                i: streams[i].votes.prefix(math.ceil(len(streams[i].votes) * r / rounds))
+                for i in members
+            }
+            active = [i for i in members if i not in caught]
+            ratings = ratings_with(arena, _joined([bt, *settled] + [cast[i] for i in active]))
+            last = r == rounds
+            # Every voter is scanned at the end of a wave; in between, the wave's attackers.
+            parts = ([arena.honest, bt] if last else []) + [cast[i] for i in active]
+            if not parts:
+                continue  # the whole wave is flagged: nothing to scan until the last round
+            voter = np.concatenate(
+                ([honest_voter, n_honest + bt_voter] if last else [])
+                + [np.full(len(cast[i]), first_attacker + i) for i in active]
+            )
+            votes = _joined(parts)
+            for alarm in anomaly.scan(
+                voter, votes.a, votes.b, votes.outcome, theta_of(ratings), **TEST
+            ):
+                if alarm.voter >= first_attacker:
+                    caught[alarm.voter - first_attacker] = alarm.flagged_at
+                else:
+                    honest_flagged.add(alarm.voter)
+        settled += [streams[i].votes for i in members if i not in caught]
+    at_votes = [caught[i] for i in sorted(caught)]
+    at_biased = [int(streams[i].biased[: caught[i]].sum()) for i in sorted(caught)]
+    honest_flags = [v for v in honest_flagged if v < n_honest]
+    bt_flags = [v for v in honest_flagged if v >= n_honest]
+    sizes = np.bincount(honest_voter)
+    big = sizes >= WINDOW
+    false_positives = {
+        "real_voters": n_honest,
+        "real_flagged": len(honest_flags),
+        "real_fpr": len(honest_flags) / n_honest,
+        "real_voters_100plus": int(big.sum()),
+        "real_fpr_100plus": sum(bool(big[v]) for v in honest_flags) / max(1, int(big.sum())),
+        "bt_voters": n_bt,
+        "bt_flagged": len(bt_flags),
+        "bt_fpr": len(bt_flags) / n_bt,
+    }
+    return (
+        Detection(
+            strategy,
+            arena.models[target],
+            attackers,
+            sum(v <= WINDOW for v in at_votes) / attackers,
+            sum(v <= WINDOW for v in at_biased) / attackers,
+            float(np.median(at_votes)) if at_votes else None,
+            float(np.median(at_biased)) if at_biased else None,
+        ),
+        false_positives,
+    )
+
+
+def taste_false_positives(
+    arena: Arena, rng: np.random.Generator, tau: float, voters: int
+) -> dict[str, float]:
+    """Honest voters with tastes: each votes by its own strengths theta + tau * N(0, 1) per
+    model (tau in log-odds; 0.3 is about 50 rating points). Real voters have tastes; the
+    shuffled real votes cannot show them, so this measures what tastes cost in flags."""
+    sizes = np.array([int(min(3000, 3 * (1 + rng.pareto(1.1)))) for _ in range(voters)])
+    voter = np.repeat(np.arange(voters), sizes)
+    a, b = draw_pairs(arena, rng, int(sizes.sum()))
+    personal = arena.theta[None, :] + tau * rng.standard_normal((voters, len(arena.models)))
+    s = expit(personal[voter, a] - personal[voter, b])
+    draw = np.minimum(arena.draw_rate * 4 * s * (1 - s) / 0.75, 2 * np.minimum(s, 1 - s))
+    u = rng.random(len(a))
+    outcome = np.where(u < draw, 2, np.where(u < draw + s - draw / 2, 0, 1))
+    ratings = ratings_with(arena, Votes(a, b, outcome))
+    flagged = {x.voter for x in anomaly.scan(voter, a, b, outcome, theta_of(ratings), **TEST)}
+    big = sizes >= WINDOW
+    return {
+        "tau": tau,
+        "voters": voters,
+        "fpr": len(flagged) / voters,
+        "voters_100plus": int(big.sum()),
+        "fpr_100plus": sum(bool(big[v]) for v in flagged) / max(1, int(big.sum())),
+    }
+
+
+@dataclass
+class TargetReport:
+    strategy: str
+    target: str
+    position: int
+    rating: float
+    half_width: float
+    above: str
+    gap: float
+    votes_to_pass: int | None
+    flagged_at: int | None
+    max_unflagged_votes: int
+    max_shift: float
+    single_identity_can_pass: bool
+    sybil: list[SybilResult] = field(default_factory=list)
+
+
+def _or(value: object, missing: str) -> str:
+    return missing if value is None else str(value)
+
+
+def print_tables(
+    reports: list[TargetReport],
+    detections: list[Detection],
+    false_positive_runs: list[dict[str, float]],
+    tastes: list[dict[str, float]],
+    attackers: int,
+    wave: int,
+) -> None:
+    print()
+    print("Votes to move the target up one rank (overall board); one identity with defences")
+    print(
+        f"{'strategy':<12} {'target (position)':<40} {'gap':>5} {'±95%':>5} {'no defence':>10} "
+        f"{'flagged at':>10} {'max shift':>9} {'passes':>6}"
+    )
+    for r in reports:
+        name = f"{r.target} ({r.position})"
+        print(
+            f"{r.strategy:<12} {name:<40} {r.gap:5.1f} {r.half_width:5.1f} "
+            f"{_or(r.votes_to_pass, 'never'):>10} {_or(r.flagged_at, 'never'):>10} "
+            f"{r.max_shift:9.2f} {'yes' if r.single_identity_can_pass else 'no':>6}"
+        )
+    print()
+    print("With defences, many identities of m votes each, until the unflagged ones gain the rank")
+    print(
+        f"{'strategy':<12} {'target':<36} {'m':>3} {'identities':>10} {'votes cast':>10} "
+        f"{'counted':>8} {'flagged':>7}"
+    )
+    for r in reports:
+        for y in r.sybil:
+            print(
+                f"{r.strategy:<12} {r.target:<36} {y.per_identity:>3} "
+                f"{_or(y.identities, 'never'):>10} {y.votes_cast:>10,} "
+                f"{y.votes_counted:>8,} {y.flagged_share:>7.0%}"
+            )
+    print()
+    print(f"Detection: {attackers} identities per row, {wave} at a time, a scan after each tenth")
+    print(
+        f"{'strategy':<12} {'target':<36} {'recall@100 votes':>16} {'@100 biased':>11} "
+        f"{'median flag vote':>16} {'(biased)':>8}"
+    )
+    for d in detections:
+        print(
+            f"{d.strategy:<12} {d.target:<36} {d.recall_100_votes:>16.0%} "
+            f"{d.recall_100_biased:>11.0%} {_or(d.median_flagged_at, '-'):>16} "
+            f"{_or(d.median_biased_at_flag, '-'):>8}"
+        )
+    worst = max(false_positive_runs, key=lambda fp: fp["real_fpr"] + fp["bt_fpr"])
+    print()
+    print("False positives among honest voters (worst detection run)")
+    print(
+        f"  real votes, shuffled: {worst['real_flagged']:.0f} of {worst['real_voters']:.0f} "
+        f"voters = {worst['real_fpr']:.2%}; of the {worst['real_voters_100plus']:.0f} with >= 100 "
+        f"votes: {worst['real_fpr_100plus']:.2%}"
+    )
+    bt = f"{worst['bt_flagged']:.0f} of {worst['bt_voters']:.0f} = {worst['bt_fpr']:.2%}"
+    print(f"  BT voters: {bt}")
+    for t in tastes:
+        print(
+            f"  voters with tastes (tau {t['tau']}): {t['fpr']:.2%} of {t['voters']:.0f}; of the "
+            f"{t['voters_100plus']:.0f} with >= 100 votes: {t['fpr_100plus']:.2%}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--votes", type=Path, default=DEFAULT_VOTES)
+    parser.add_argument("--seed", type=int, default=20260406)
+    parser.add_argument(
+        "--attackers",
+        type=int,
+        default=100,
+        help="identities per strategy and target in the detection run",
+    )
+    parser.add_argument(
+        "--wave", type=int, default=10, help="detection: attacker identities voting at once"
+    )
+    parser.add_argument("--bt-voters", type=int, default=2000)
+    parser.add_argument(
+        "--deltas",
+        type=lambda text: tuple(float(x) for x in text.split(",")),
+        default=anomaly.DEFAULT_DELTAS,
+        help="comma-separated log-odds biases the test mixes (default 2,3,4)",
+    )
+    parser.add_argument("--alpha", type=float, default=anomaly.DEFAULT_ALPHA)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    if not args.votes.is_file():
+        sys.exit(f"votes not found: {args.votes} (pass --votes PATH)")
+    TEST.update(deltas=args.deltas, alpha=args.alpha)
+    started = time.monotonic()
+    rng = np.random.default_rng(args.seed)
+    arena = build(args.votes, rng)
+    order = ranked(arena.ratings)
+    honest_voter = np.repeat(np.arange(len(sizes := voter_sizes(rng, len(arena.honest)))), sizes)
+    bt_sizes = np.array([int(min(3000, 3 * (1 + rng.pareto(1.1)))) for _ in range(args.bt_voters)])
+    bt_a, bt_b = draw_pairs(arena, rng, int(bt_sizes.sum()))
+    bt = Votes(bt_a, bt_b, honest_outcomes(arena, rng, bt_a, bt_b))
+    bt_voter = np.repeat(np.arange(args.bt_voters), bt_sizes)
+    h = anomaly.threshold(len(arena.models), alpha=args.alpha)
+    print(
+        f"{len(arena.honest):,} real votes on {len(arena.models)} models, dealt to {len(sizes):,} "
+        f"honest voters (largest {sizes.max():,}); {args.bt_voters:,} BT voters casting "
+        f"{len(bt):,} votes; test: deltas {args.deltas}, alpha {args.alpha}, "
+        f"threshold h = {h:.2f}"
+    )
+
+    reports: list[TargetReport] = []
+    detections: list[Detection] = []
+    false_positive_runs: list[dict[str, float]] = []
+    for position in TARGET_POSITIONS:
+        target = int(order[position - 1])
+        above = int(order[position - 2])
+        rivals = [int(m) for m in order[max(0, position - 1 - RIVALS) : position - 1]]
+        for k, strategy in enumerate(("target-only", "omnipresent")):
+            # Each row draws from its own seeded stream, so one row's figures do not depend on
+            # how many draws the rows before it took.
+            def row_rng(part: int, k: int = k, at: int = position) -> np.random.Generator:
+                return np.random.default_rng([args.seed, at, k, part])
+
+            stream = attack_stream(arena, row_rng(0), strategy, target, rivals, 200_000).votes
+            needed = votes_to_pass(arena, stream, target, above)
+            at, unflagged, shift = single_identity(arena, stream, target)
+            report = TargetReport(
+                strategy=strategy,
+                target=arena.models[target],
+                position=position,
+                rating=float(arena.ratings[target]),
+                half_width=float(arena.half_width[target]),
+                above=arena.models[above],
+                gap=float(arena.ratings[above] - arena.ratings[target]),
+                votes_to_pass=needed,
+                flagged_at=at,
+                max_unflagged_votes=unflagged,
+                max_shift=shift,
+                single_identity_can_pass=needed is not None and needed <= unflagged,
+            )
+            for m in SYBIL_SIZES:
+                report.sybil.append(sybil(arena, row_rng(m), strategy, target, rivals, above, m))
+            reports.append(report)
+            found, fp = detection(
+                arena,
+                row_rng(1),
+                strategy,
+                target,
+                rivals,
+                args.attackers,
+                honest_voter,
+                bt,
+                bt_voter,
+                wave=args.wave,
+            )
+            detections.append(found)
+            false_positive_runs.append(fp)
+            print(
+                f"  {strategy} on {arena.models[target]} done ({time.monotonic() - started:.0f} s)",
+                file=sys.stderr,
+            )
+
+    tastes = [taste_false_positives(arena, rng, tau, args.bt_voters) for tau in TASTES]
+    print_tables(reports, detections, false_positive_runs, tastes, args.attackers, args.wave)
+    print(f"\n{time.monotonic() - started:.0f} s")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "seed": args.seed,
+                    "threshold": h,
+                    "reports": [asdict(r) for r in reports],
+                    "detections": [asdict(d) for d in detections],
+                    "false_positives": false_positive_runs,
+                    "tastes": tastes,
+                },
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The per-voter sequential test: flags biased voters fast, honest ones rarely."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from integrity import anomaly
+
+N_MODELS = 40
+
+
+def _theta(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0.0, 0.6, N_MODELS)
+
+
+def _honest_votes(rng: np.random.Generator, theta: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+    """Votes that follow the ratings exactly: P(win) + P(draw) / 2 = sigma(difference)."""
+    a = rng.integers(0, len(theta), n)
+    b = (a + rng.integers(1, len(theta), n)) % len(theta)
+    p = 1 / (1 + np.exp(-(theta[a] - theta[b])))
+    draw = np.minimum(0.25, 2 * np.minimum(p, 1 - p))
+    u = rng.random(n)
+    outcome = np.where(u < draw, 2, np.where(u < draw + p - draw / 2, 0, 1))
+    return a, b, outcome
+
+
+def _stacked(voters: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    codes = np.concatenate([np.full(len(v[0]), i) for i, v in enumerate(voters)])
+    return (codes, *(np.concatenate([v[k] for v in voters]) for k in range(3)))
+
+
+def test_the_threshold_is_log_of_twice_the_models_over_alpha() -> None:
+    assert anomaly.threshold(50, alpha=0.01) == pytest.approx(math.log(10_000))
+
+
+def test_a_tie_scores_the_mean_of_a_win_and_a_loss() -> None:
+    x = np.array([0.3])
+    win, loss, tie = (anomaly.llr(x, np.array([s]), 2.0)[0] for s in (1.0, 0.0, 0.5))
+    assert tie == pytest.approx((win + loss) / 2)
+    assert win > 0 > loss
+
+
+def test_it_flags_a_voter_who_always_votes_for_one_model_within_thirty_votes() -> None:
+    rng = np.random.default_rng(1)
+    theta = _theta()
+    target = 7
+    opponents = (target + rng.integers(1, N_MODELS, 100)) % N_MODELS
+    target_first = rng.random(100) < 0.5
+    a = np.where(target_first, target, opponents)
+    b = np.where(target_first, opponents, target)
+    outcome = np.where(target_first, 0, 1)
+    alarms = anomaly.scan(np.zeros(100, dtype=int), a, b, outcome, theta)
+    assert len(alarms) == 1
+    alarm = alarms[0]
+    assert (alarm.model, alarm.direction) == (target, anomaly.FAVOURS)
+    assert alarm.flagged_at <= 30
+    assert alarm.statistic >= alarm.threshold
+
+
+def test_it_flags_a_voter_who_always_votes_against_a_rival() -> None:
+    rng = np.random.default_rng(2)
+    theta = _theta()
+    rival = 3
+    opponents = (rival + rng.integers(1, N_MODELS, 80)) % N_MODELS
+    alarms = anomaly.scan(
+        np.zeros(80, dtype=int), np.full(80, rival), opponents, np.ones(80), theta
+    )
+    assert [(a.model, a.direction) for a in alarms] == [(rival, anomaly.DISFAVOURS)]
+
+
+def test_honest_voters_are_flagged_at_most_at_the_documented_rate() -> None:
+    rng = np.random.default_rng(3)
+    theta = _theta()
+    voters = [_honest_votes(rng, theta, int(rng.integers(20, 400))) for _ in range(600)]
+    alarms = anomaly.scan(*_stacked(voters), theta, alpha=0.05)
+    # Ville's inequality bounds the rate by alpha; allow three binomial standard errors.
+    assert len(alarms) / 600 <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 600)
+
+
+def test_a_camouflaged_attacker_is_flagged_once_enough_of_its_votes_involve_the_target() -> None:
+    rng = np.random.default_rng(4)
+    theta = _theta()
+    a, b, outcome = _honest_votes(rng, theta, 2000)
+    target = 11
+    outcome = np.where(a == target, 0, np.where(b == target, 1, outcome))
+    alarms = anomaly.scan(np.zeros(2000, dtype=int), a, b, outcome, theta)
+    assert [(x.model, x.direction) for x in alarms] == [(target, anomaly.FAVOURS)]
+    assert alarms[0].votes_on_model == int(((a == target) | (b == target)).sum())
+
+
+def test_votes_with_unrated_models_feed_no_test_but_count_in_the_vote_numbers() -> None:
+    theta = _theta()
+    theta[0] = np.nan
+    a = np.r_[np.zeros(5, dtype=int), np.full(60, 5)]
+    b = np.r_[np.ones(5, dtype=int), np.full(60, 6)]
+    alarms = anomaly.scan(np.zeros(65, dtype=int), a, b, np.zeros(65), theta)
+    assert alarms and alarms[0].flagged_at > 5
+
+
+def test_it_refuses_model_indices_outside_the_ratings() -> None:
+    with pytest.raises(ValueError, match="index theta"):
+        anomaly.scan([0], [0], [N_MODELS], [0], _theta())
