@@ -359,7 +359,13 @@ def _read_api() -> dict[str, Any]:
                         {
                             "name": "days",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 366},
+                            # Empty means the default, as the page's form sends it.
+                            "schema": {
+                                "anyOf": [
+                                    {"type": "integer", "minimum": 1, "maximum": 366},
+                                    {"type": "string", "maxLength": 0},
+                                ]
+                            },
                             "description": "Sampling window in days, ending today (default 14)",
                         },
                     ],
@@ -606,6 +612,27 @@ def _page_paths() -> dict[str, Any]:
         "/leaderboard/": page("The leaderboard", [_domain, _tier, _snapshot], "400", "404"),
         "/models/{slug}/": page("One model in every domain", [slug, _snapshot], "400", "404"),
         "/snapshots/": page("Every published snapshot", []),
+        "/leaderboard/matrix/": page(
+            "Win-rate and battle-count matrices", [_domain, _tier, _snapshot], "400", "404"
+        ),
+        "/transparency/": page(
+            "Exclusions, sampling shares and model histories",
+            [
+                _snapshot,
+                {
+                    "name": "days",
+                    "in": "query",
+                    "schema": {
+                        "anyOf": [
+                            {"type": "integer", "minimum": 1, "maximum": 366},
+                            {"type": "string", "maxLength": 0},
+                        ]
+                    },
+                },
+            ],
+            "400",
+            "404",
+        ),
         "/api/v1/schema": {
             "get": {
                 "summary": "This description",
