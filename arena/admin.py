@@ -97,6 +97,15 @@ class VoteAdmin(admin.ModelAdmin):
         "dataset",
         "created_at",
     ]
-    list_filter = ["outcome", "excluded_reason", "dataset"]
+    list_filter = ["outcome", "excluded_reason", "dataset", "too_fast", "client_kind"]
     raw_id_fields = ["battle", "model_a", "model_b"]
     list_select_related = ["model_a", "model_b"]
+    # Bot signals are a record of how the vote arrived: shown, never edited.
+    readonly_fields = [
+        "time_to_vote_ms",
+        "too_fast",
+        "client_elapsed_ms",
+        "client_kind",
+        "user_agent_hash",
+        "network_hash",
+    ]

@@ -303,6 +303,12 @@ class Battle(models.Model):
     # The name an answer revealed (see arena.identity); a vote on this battle is not counted.
     identity_leak = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # When both answers of the latest turn were stored: the start of the voter's reading time.
+    answered_at = models.DateTimeField(null=True, blank=True)
+    # A live battle's opening prompt, normalised and hashed (arena.dedup), and the cluster of
+    # near-duplicate prompts it joined: votes are counted per cluster to cap repeated prompts.
+    prompt_hash = models.CharField(max_length=32, blank=True, db_index=True)
+    prompt_cluster = models.CharField(max_length=32, blank=True)
 
     class Meta:
         constraints = [
@@ -320,6 +326,26 @@ class Battle(models.Model):
 
     def model_for(self, side: str) -> LanguageModel:
         return self.model_a if side == "a" else self.model_b
+
+
+class PromptFingerprint(models.Model):
+    """One distinct normalised prompt: its MinHash signature and the cluster it belongs to."""
+
+    hash = models.CharField(max_length=32, unique=True)
+    # The hash of the first prompt of its near-duplicate cluster (its own hash if it is first).
+    cluster = models.CharField(max_length=32, db_index=True)
+    signature = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.hash
+
+
+class PromptBand(models.Model):
+    """One LSH band key of a fingerprint; prompts sharing a key are near-duplicate candidates."""
+
+    fingerprint = models.ForeignKey(PromptFingerprint, on_delete=models.CASCADE, related_name="+")
+    key = models.BigIntegerField(db_index=True)
 
 
 class Turn(models.Model):
@@ -386,6 +412,11 @@ class Vote(models.Model):
         ANOMALOUS_VOTER = "anomalous_voter", "Anomalous voter"
         OPERATOR = "operator", "Excluded by an operator"
 
+    class ClientKind(models.TextChoices):
+        JS = "js", "The page's script"
+        FORM = "form", "A plain form post"
+        API = "api", "A JSON request"
+
     # One vote per battle, held by the database: a second insert fails on this unique key.
     battle = models.OneToOneField(
         Battle, null=True, blank=True, on_delete=models.PROTECT, related_name="vote"
@@ -408,10 +439,35 @@ class Vote(models.Model):
     needs_tally = models.BooleanField(default=True)
     in_tally = models.BooleanField(default=False)
     first_snapshot_id = models.PositiveIntegerField(null=True, blank=True)
+    # Bot signals recorded with each vote cast here (docs/integrity.md, "Vote hygiene"):
+    # milliseconds from both answers complete to the vote reaching the server, whether that was
+    # under ARENA_MIN_VOTE_MS, the page's own measure of the same (a client's claim), how the
+    # vote was sent, and keyed hashes of the user agent ("" = none sent) and the network.
+    time_to_vote_ms = models.PositiveIntegerField(null=True, blank=True)
+    too_fast = models.BooleanField(default=False)
+    client_elapsed_ms = models.PositiveIntegerField(null=True, blank=True)
+    client_kind = models.CharField(max_length=4, choices=ClientKind.choices, blank=True)
+    user_agent_hash = models.CharField(max_length=24, blank=True)
+    network_hash = models.CharField(max_length=24, blank=True, db_index=True)
+    # The battle's prompt cluster, copied so the duplicate-prompt check is one range scan of a
+    # small partial index (counted live votes) that stops at the cap. NULL rather than "" for
+    # votes without one: SQLite uses a partial index only when the query implies its condition,
+    # and `prompt_cluster = 'x'` implies `IS NOT NULL` there, but not `<> ''`.
+    prompt_cluster = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         indexes = [
             models.Index(fields=["id"], condition=Q(needs_tally=True), name="vote_needs_tally"),
+            models.Index(
+                fields=["prompt_cluster", "created_at"],
+                condition=Q(excluded_reason="", prompt_cluster__isnull=False),
+                name="vote_counted_cluster",
+            ),
+            models.Index(
+                fields=["prompt_cluster", "voter_id", "created_at"],
+                condition=Q(excluded_reason="", prompt_cluster__isnull=False),
+                name="vote_counted_cluster_voter",
+            ),
             # Excluded votes are few: counting them by reason must not scan every vote.
             models.Index(
                 fields=["excluded_reason"],

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
 import random
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from arena import dedup, ratelimit
 from arena.backends import Finished
 from arena.identity import find_identity
 from arena.models import (
@@ -21,6 +25,8 @@ from arena.models import (
     LanguageModel,
     PoolAnswer,
     PoolPrompt,
+    PromptBand,
+    PromptFingerprint,
     Turn,
     Vote,
     VoteDomain,
@@ -45,6 +51,37 @@ class AlreadyVoted(VoteRejected):
 
 class NotYourBattle(VoteRejected):
     pass
+
+
+class RateLimited(BattleError):
+    """Too many generations from this voter or network; `retry_after` seconds until allowed."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _check_generation_rate(voter_id: str, client: ratelimit.Client | None) -> None:
+    """Count a request that makes models answer (it costs money); refuse it over the limit."""
+    if client is None:
+        return
+    verdict = ratelimit.hit_generation(voter_id, client)
+    if verdict.over:
+        minutes = {"minutes": max(1, round(verdict.retry_after / 60))}
+        if verdict.limit == "voter":
+            message = _(
+                "Too many answers requested from your browser; please try again in "
+                "%(minutes)d minute(s)."
+            )
+        else:
+            message = _(
+                "Too many answers requested from your network; please try again in "
+                "%(minutes)d minute(s)."
+            )
+        raise RateLimited(
+            message % minutes,
+            verdict.retry_after,
+        )
 
 
 def _candidates(models: list[LanguageModel]) -> list[Candidate]:
@@ -74,11 +111,13 @@ def battle_create(
     prompt: str = "",
     pool_prompt: PoolPrompt | None = None,
     domain_hint: Domain | None = None,
+    client: ratelimit.Client | None = None,
 ) -> Battle:
     """Open a battle: pick two models server-side, random sides, and store the first turn.
 
     A pool prompt makes an answer-pool battle between two models that answered it; free text
-    makes a live battle between two models with registered endpoints.
+    makes a live battle between two models with registered endpoints. With a `client`, the
+    request counts against the generation rate limits (RateLimited when over).
     """
     if pool_prompt is not None:
         models = list(
@@ -99,6 +138,9 @@ def battle_create(
                 _("No live model endpoints are configured; pick a prompt from the answer pool.")
             ) from None
         raise BattleError(_("Fewer than two models answered this prompt.")) from None
+    _check_generation_rate(voter_id, client)
+    # Answer-pool prompts are a fixed set chosen by the operator: repeating them is the design.
+    prompt_hash, cluster = prompt_cluster_assign(text) if source == Battle.Source.LIVE else ("", "")
     battle = Battle.objects.create(
         source=source,
         model_a_id=a_id,
@@ -106,6 +148,8 @@ def battle_create(
         pool_prompt=pool_prompt,
         domain_hint=domain_hint,
         voter_id=voter_id,
+        prompt_hash=prompt_hash,
+        prompt_cluster=cluster,
     )
     Turn.objects.create(battle=battle, index=0, prompt=text)
     return battle
@@ -136,7 +180,9 @@ def _check_open(battle: Battle, voter_id: str, action: str) -> None:
 
 
 @transaction.atomic
-def battle_add_turn(*, battle: Battle, voter_id: str, prompt: str) -> Turn:
+def battle_add_turn(
+    *, battle: Battle, voter_id: str, prompt: str, client: ratelimit.Client | None = None
+) -> Turn:
     """Ask both models a follow-up; the consumer streams it on the next connection."""
     text = _check_prompt(prompt)
     battle = Battle.objects.select_for_update().get(pk=battle.pk)
@@ -146,16 +192,20 @@ def battle_add_turn(*, battle: Battle, voter_id: str, prompt: str) -> Turn:
         raise BattleError(
             _("A battle has at most %(n)d turns; vote now.") % {"n": settings.ARENA_MAX_TURNS}
         )
+    _check_generation_rate(voter_id, client)
     turn = Turn.objects.create(battle=battle, index=turns, prompt=text)
     Battle.objects.filter(pk=battle.pk).update(status=Battle.Status.PENDING)
     return turn
 
 
 @transaction.atomic
-def battle_regenerate(*, battle: Battle, voter_id: str) -> Turn:
+def battle_regenerate(
+    *, battle: Battle, voter_id: str, client: ratelimit.Client | None = None
+) -> Turn:
     """Discard both answers of the last turn so both models answer it again."""
     battle = Battle.objects.select_for_update().get(pk=battle.pk)
     _check_open(battle, voter_id, _("Regenerating"))
+    _check_generation_rate(voter_id, client)
     turn = battle.turns.order_by("-index")[0]
     Answer.objects.filter(turn=turn).delete()
     Battle.objects.filter(pk=battle.pk).update(status=Battle.Status.PENDING)
@@ -224,16 +274,25 @@ def battle_finish(
         failed = failed or answer.failed
     status = Battle.Status.FAILED if failed else Battle.Status.COMPLETE
     leak = find_identity(Answer.objects.filter(turn__battle=battle).values_list("text", flat=True))
-    Battle.objects.filter(pk=battle.pk).update(status=status, identity_leak=leak)
-    battle.status, battle.identity_leak = status, leak
+    answered_at = timezone.now()
+    Battle.objects.filter(pk=battle.pk).update(
+        status=status, identity_leak=leak, answered_at=answered_at
+    )
+    battle.status, battle.identity_leak, battle.answered_at = status, leak, answered_at
     return battle
 
 
-def vote_cast(*, battle: Battle, outcome: str, voter_id: str) -> Vote:
+def vote_cast(
+    *, battle: Battle, outcome: str, voter_id: str, client: ratelimit.Client | None = None
+) -> Vote:
     """Store the voter's verdict on a completed battle; exactly one vote per battle.
 
     The unique key on Vote.battle decides between concurrent submissions: the loser's insert
     fails inside its own transaction and it gets AlreadyVoted, whatever the timing.
+    A vote is always stored; it is excluded (first reason that applies) when an answer named
+    a model, when the voter or network is over the vote rate limit (counted only with a
+    `client`), or when its prompt is a duplicate beyond the cap (see vote_duplicate_prompt).
+    The bot signals of docs/integrity.md are recorded with it.
     """
     if outcome not in Vote.Outcome.values:
         raise VoteRejected(_("Unknown outcome; use model_a, model_b, tie or both_bad."))
@@ -243,6 +302,19 @@ def vote_cast(*, battle: Battle, outcome: str, voter_id: str) -> Vote:
         if battle.status == Battle.Status.FAILED:
             raise VoteRejected(_("A side failed to answer, so this battle cannot be voted on."))
         raise VoteRejected(_("Wait until both answers are complete."))
+    now = timezone.now()
+    reason = ""
+    if battle.identity_leak:
+        # Kept on record, but a voter who could tell the models apart was not blind.
+        reason = Vote.ExcludedReason.IDENTITY_LEAK
+    if client is not None and ratelimit.hit_vote(voter_id, client).over and not reason:
+        reason = Vote.ExcludedReason.RATE_LIMIT
+    if not reason and vote_duplicate_prompt(battle=battle, voter_id=voter_id, at=now):
+        reason = Vote.ExcludedReason.DUPLICATE_PROMPT
+    elapsed = None
+    if battle.answered_at is not None:
+        elapsed = max(0, int((now - battle.answered_at).total_seconds() * 1000))
+    client = client or ratelimit.Client(network="")
     try:
         with transaction.atomic():
             vote = Vote.objects.create(
@@ -251,8 +323,16 @@ def vote_cast(*, battle: Battle, outcome: str, voter_id: str) -> Vote:
                 model_b_id=battle.model_b_id,
                 outcome=outcome,
                 voter_id=voter_id,
-                # Kept on record, but a voter who could tell the models apart was not blind.
-                excluded_reason=Vote.ExcludedReason.IDENTITY_LEAK if battle.identity_leak else "",
+                excluded_reason=reason,
+                created_at=now,
+                status_changed_at=now,
+                time_to_vote_ms=elapsed,
+                too_fast=elapsed is not None and elapsed < settings.ARENA_MIN_VOTE_MS,
+                client_elapsed_ms=client.elapsed_ms,
+                client_kind=client.kind,
+                user_agent_hash=ratelimit.pseudonym(client.user_agent),
+                network_hash=ratelimit.pseudonym(client.network),
+                prompt_cluster=battle.prompt_cluster or None,
             )
             labels = _battle_domains(battle)
             VoteDomain.objects.bulk_create(
@@ -327,6 +407,175 @@ def votes_exclude(*, vote_ids: list[int], reason: str) -> int:
             Vote.objects.filter(pk__in=vote_ids)
             .exclude(excluded_reason=reason)
             .update(excluded_reason=reason, status_changed_at=timezone.now(), needs_tally=True)
+        )
+        transaction.on_commit(lambda: votes_changed.send(sender=Vote, vote_ids=vote_ids))
+    return changed
+
+
+def prompt_cluster_assign(text: str) -> tuple[str, str]:
+    """Fingerprint a live battle's opening prompt; return its hash and its cluster.
+
+    An exact (normalised) repeat joins the cluster of its first occurrence. A new prompt joins
+    the cluster of its most similar stored prompt when their estimated Jaccard similarity is at
+    least ARENA_NEAR_DUPLICATE_JACCARD, and otherwise starts its own. Clusters are keyed by
+    their first prompt's hash, so a prompt joins once and keeps its cluster.
+    """
+    fp = dedup.fingerprint(text)
+    known = PromptFingerprint.objects.filter(hash=fp.hash).values_list("cluster", flat=True)
+    cluster = known.first()
+    if cluster is not None:
+        return fp.hash, cluster
+    cluster = _nearest_cluster(fp) or fp.hash
+    try:
+        with transaction.atomic():
+            stored = PromptFingerprint.objects.create(
+                hash=fp.hash, cluster=cluster, signature=dedup.to_bytes(fp.signature)
+            )
+            PromptBand.objects.bulk_create(
+                PromptBand(fingerprint=stored, key=key) for key in fp.bands
+            )
+    except IntegrityError:
+        # The same new prompt arrived twice at once: the other request stored it first.
+        cluster = PromptFingerprint.objects.get(hash=fp.hash).cluster
+    return fp.hash, cluster
+
+
+# Candidates compared in full per new prompt; sharing a band with more than this many stored
+# prompts only happens for templated prompts, and the first ones found are as good as any.
+MAX_CANDIDATES = 200
+
+
+def _nearest_cluster(fp: dedup.Fingerprint) -> str | None:
+    candidate_ids = list(
+        PromptBand.objects.filter(key__in=fp.bands)
+        .values_list("fingerprint_id", flat=True)
+        .distinct()[:MAX_CANDIDATES]
+    )
+    if not candidate_ids:
+        return None
+    rows = list(
+        PromptFingerprint.objects.filter(pk__in=candidate_ids)
+        .order_by("pk")
+        .values_list("cluster", "signature")
+    )
+    scores = dedup.similarity(
+        fp.signature, np.stack([dedup.from_bytes(signature) for _c, signature in rows])
+    )
+    best = int(np.argmax(scores))
+    if scores[best] >= settings.ARENA_NEAR_DUPLICATE_JACCARD:
+        return rows[best][0]
+    return None
+
+
+def _duplicate_window() -> datetime.timedelta:
+    return datetime.timedelta(days=settings.ARENA_DUPLICATE_PROMPT_WINDOW_DAYS)
+
+
+def counted_votes_on_cluster(cluster: str, at: datetime.datetime) -> QuerySet[Vote]:
+    """Counted votes on a prompt cluster within the duplicate window before `at`, newest first.
+
+    Newest first is the order of the partial index (prompt_cluster, created_at): with a LIMIT,
+    PostgreSQL walks the index and stops, where an unordered LIMIT may tempt it into a
+    sequential scan that finds a popular prompt's votes late.
+    """
+    return Vote.objects.filter(
+        prompt_cluster=cluster,
+        excluded_reason="",
+        created_at__gte=at - _duplicate_window(),
+        created_at__lt=at,
+    ).order_by("-created_at")
+
+
+def vote_duplicate_prompt(*, battle: Battle, voter_id: str, at: datetime.datetime) -> bool:
+    """Whether a vote on this battle now would be over the duplicate-prompt caps.
+
+    Over when the battle's prompt cluster already has ARENA_DUPLICATE_PROMPT_MAX_VOTES counted
+    votes within the window before `at`, or this voter already has
+    ARENA_DUPLICATE_PROMPT_MAX_PER_VOTER of them. Two counts over partial indexes of counted
+    votes by cluster, each stopping at its cap: the cost does not grow with a prompt's votes.
+    """
+    if not battle.prompt_cluster:
+        return False
+    earlier = counted_votes_on_cluster(battle.prompt_cluster, at)
+    # Counting stops at the cap (COUNT over a LIMIT), so a popular prompt costs no more.
+    per_voter = settings.ARENA_DUPLICATE_PROMPT_MAX_PER_VOTER
+    if per_voter > 0 and voter_id:
+        if earlier.filter(voter_id=voter_id)[:per_voter].count() >= per_voter:
+            return True
+    cap = settings.ARENA_DUPLICATE_PROMPT_MAX_VOTES
+    return cap > 0 and earlier[:cap].count() >= cap
+
+
+@dataclass(frozen=True)
+class DuplicateRecheck:
+    fingerprinted: int  # live battles that had no fingerprint yet (fingerprinted with apply)
+    excluded: list[int]  # votes newly excluded as duplicate_prompt
+    restored: list[int]  # votes excluded as duplicate_prompt that the rule now counts
+
+
+def prompts_recheck(*, apply: bool) -> DuplicateRecheck:
+    """Fingerprint unfingerprinted live battles and replay the duplicate rule over every vote.
+
+    Votes are replayed in the order they were cast with the same rule as vote_cast: a vote is
+    a duplicate when its cluster (or its voter within it) already had the cap of counted votes
+    in the window before it. Only votes that are counted or excluded as duplicate_prompt can
+    change; other exclusions stand. With `apply`, the changes are written (votes_exclude and
+    votes_restore); otherwise nothing is written and unfingerprinted battles are left out.
+    """
+    missing = Battle.objects.filter(source=Battle.Source.LIVE, prompt_cluster="")
+    fingerprinted = missing.count()
+    if apply:
+        # In the order they were opened, so each joins the cluster it would have joined live.
+        openings = Turn.objects.filter(battle__in=missing, index=0).order_by("battle__created_at")
+        for battle_id, text in openings.values_list("battle_id", "prompt").iterator():
+            prompt_hash, cluster = prompt_cluster_assign(text)
+            Battle.objects.filter(pk=battle_id).update(
+                prompt_hash=prompt_hash, prompt_cluster=cluster
+            )
+            Vote.objects.filter(battle_id=battle_id).update(prompt_cluster=cluster)
+    window = _duplicate_window()
+    cap = settings.ARENA_DUPLICATE_PROMPT_MAX_VOTES
+    per_voter = settings.ARENA_DUPLICATE_PROMPT_MAX_PER_VOTER
+    counted: dict[str, deque[datetime.datetime]] = defaultdict(deque)
+    counted_by_voter: dict[tuple[str, str], deque[datetime.datetime]] = defaultdict(deque)
+    excluded: list[int] = []
+    restored: list[int] = []
+    votes = (
+        Vote.objects.filter(prompt_cluster__isnull=False)
+        .order_by("created_at", "pk")
+        .values_list("pk", "created_at", "voter_id", "excluded_reason", "prompt_cluster")
+    )
+    for pk, at, voter, reason, cluster in votes.iterator():
+        if reason not in ("", Vote.ExcludedReason.DUPLICATE_PROMPT):
+            continue
+        recent = counted[cluster]
+        mine = counted_by_voter[(cluster, voter)]
+        for queue in (recent, mine):
+            while queue and queue[0] < at - window:
+                queue.popleft()
+        duplicate = (cap > 0 and len(recent) >= cap) or (
+            per_voter > 0 and bool(voter) and len(mine) >= per_voter
+        )
+        if duplicate and not reason:
+            excluded.append(pk)
+        elif not duplicate:
+            if reason:
+                restored.append(pk)
+            recent.append(at)
+            mine.append(at)
+    if apply:
+        if excluded:
+            votes_exclude(vote_ids=excluded, reason=Vote.ExcludedReason.DUPLICATE_PROMPT)
+        if restored:
+            votes_restore(vote_ids=restored, reason=Vote.ExcludedReason.DUPLICATE_PROMPT)
+    return DuplicateRecheck(fingerprinted=fingerprinted, excluded=excluded, restored=restored)
+
+
+def votes_restore(*, vote_ids: list[int], reason: str) -> int:
+    """Count again votes excluded for `reason` (a rule recheck found them within its limits)."""
+    with transaction.atomic():
+        changed = Vote.objects.filter(pk__in=vote_ids, excluded_reason=reason).update(
+            excluded_reason="", status_changed_at=timezone.now(), needs_tally=True
         )
         transaction.on_commit(lambda: votes_changed.send(sender=Vote, vote_ids=vote_ids))
     return changed

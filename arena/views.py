@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from arena import services
 from arena.models import Battle, Domain, PoolPrompt, Vote
+from arena.ratelimit import client_from_request
 from arena.selectors import sampling_shares
 from arena.voters import ensure_voter_cookie, voter_id
 
@@ -26,6 +27,14 @@ EXCLUSION_MESSAGES = {
         "Thanks! An answer named a model or its maker, so the battle was not blind: your vote "
         "is kept on record but not counted in the ratings."
     ),
+    Vote.ExcludedReason.RATE_LIMIT: _(
+        "Thanks! Many votes came from your browser or network recently, so this one is kept on "
+        "record but not counted in the ratings."
+    ),
+    Vote.ExcludedReason.DUPLICATE_PROMPT: _(
+        "Thanks! This prompt (or one very like it) already has many votes, so this one is kept "
+        "on record but not counted in the ratings; try a prompt of your own."
+    ),
 }
 
 
@@ -33,15 +42,37 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _refusal(exc: services.BattleError) -> JsonResponse:
-    """The 4xx answer to a request the arena refused, with the service's message."""
+def _refusal_status(exc: services.BattleError) -> int:
     if isinstance(exc, services.AlreadyVoted):
-        status = 409
-    elif isinstance(exc, services.NotYourBattle):
-        status = 403
-    else:
-        status = 400
-    return JsonResponse({"error": str(exc)}, status=status)
+        return 409
+    if isinstance(exc, services.NotYourBattle):
+        return 403
+    if isinstance(exc, services.RateLimited):
+        return 429
+    return 400
+
+
+def _with_retry_after(response: HttpResponse, exc: services.BattleError) -> HttpResponse:
+    if isinstance(exc, services.RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _refusal(exc: services.BattleError) -> HttpResponse:
+    """The 4xx answer to a request the arena refused, with the service's message."""
+    response = JsonResponse({"error": str(exc)}, status=_refusal_status(exc))
+    return _with_retry_after(response, exc)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused state change without a valid CSRF token: say so plainly (403)."""
+    message = _(
+        "This request did not carry the page's security token (CSRF). Reload the page and "
+        "try again; scripts must send the csrftoken cookie's value as X-CSRFToken."
+    )
+    if _wants_json(request):
+        return JsonResponse({"error": str(message)}, status=403)
+    return HttpResponse(str(message), status=403, content_type="text/plain; charset=utf-8")
 
 
 def _battle_or_none(battle_id: uuid.UUID) -> Battle | None:
@@ -109,12 +140,17 @@ def _parse_create(request: HttpRequest) -> dict[str, Any]:
 @require_POST
 def battle_create(request: HttpRequest) -> HttpResponse:
     try:
-        battle = services.battle_create(voter_id=voter_id(request), **_parse_create(request))
+        battle = services.battle_create(
+            voter_id=voter_id(request),
+            client=client_from_request(request),
+            **_parse_create(request),
+        )
     except services.BattleError as exc:
         if _wants_json(request):
-            return JsonResponse({"error": str(exc)}, status=400)
+            return _refusal(exc)
         context = _page_context() | {"error": str(exc)}
-        return render(request, "arena/battle.html", context, status=400)
+        page = render(request, "arena/battle.html", context, status=_refusal_status(exc))
+        return _with_retry_after(page, exc)
     if _wants_json(request):
         response: HttpResponse = JsonResponse(
             {
@@ -160,7 +196,12 @@ def battle_vote(request: HttpRequest, battle_id: uuid.UUID) -> HttpResponse:
         except (ValueError, AttributeError):
             return JsonResponse({"error": "The request body is not a JSON object."}, status=400)
     try:
-        vote = services.vote_cast(battle=battle, outcome=outcome, voter_id=voter_id(request))
+        vote = services.vote_cast(
+            battle=battle,
+            outcome=outcome,
+            voter_id=voter_id(request),
+            client=client_from_request(request),
+        )
     except services.BattleError as exc:
         return _refusal(exc)
     if not _wants_json(request):
@@ -199,7 +240,10 @@ def battle_follow_up(request: HttpRequest, battle_id: uuid.UUID) -> HttpResponse
         request,
         battle_id,
         lambda battle: services.battle_add_turn(
-            battle=battle, voter_id=voter_id(request), prompt=request.POST.get("prompt", "")
+            battle=battle,
+            voter_id=voter_id(request),
+            prompt=request.POST.get("prompt", ""),
+            client=client_from_request(request),
         ),
     )
 
@@ -209,7 +253,9 @@ def battle_regenerate(request: HttpRequest, battle_id: uuid.UUID) -> HttpRespons
     return _battle_action(
         request,
         battle_id,
-        lambda battle: services.battle_regenerate(battle=battle, voter_id=voter_id(request)),
+        lambda battle: services.battle_regenerate(
+            battle=battle, voter_id=voter_id(request), client=client_from_request(request)
+        ),
     )
 
 

@@ -310,6 +310,13 @@ class Stack:
             ARENA_REFIT_DEBOUNCE_SECONDS="1",
             ARENA_REFIT_CATCH_UP_SECONDS="2",
             LOG_LEVEL="WARNING",
+            # Every simulated voter connects from 127.0.0.1, one network: the per-network limits
+            # (a guard against one real network's flood) would refuse most of the load. Limits
+            # this high still count every request in Redis, as production does.
+            ARENA_RATE_GENERATIONS_PER_VOTER="1000000000",
+            ARENA_RATE_GENERATIONS_PER_NETWORK="1000000000",
+            ARENA_RATE_VOTES_PER_VOTER="1000000000",
+            ARENA_RATE_VOTES_PER_NETWORK="1000000000",
         )
         env.update(self.extra_env)
         self.env = env

@@ -204,6 +204,42 @@ ARENA_BLEND_OUTPUT_WEIGHT = envfloat("ARENA_BLEND_OUTPUT_WEIGHT", 1.0)
 # K factor of the online Elo published beside the Bradley-Terry ratings.
 ARENA_ELO_K = envfloat("ARENA_ELO_K", 4.0)
 
+# --- Vote hygiene (docs/integrity.md "Vote hygiene"; knobs listed in docs/operators.md) ------
+# Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks, e.g.
+# "10.0.0.0/8,127.0.0.1"). Empty: the connection's own address is the client, whatever the
+# header says, so a spoofed X-Forwarded-For cannot move a voter to another rate-limit bucket.
+ARENA_TRUSTED_PROXIES = [
+    p.strip() for p in os.getenv("ARENA_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
+# Generations (new battles, follow-ups, regenerations; each costs model money) per window, per
+# voter and per network (IPv4 /24, IPv6 /64). Over either limit: 429 with Retry-After. 0 = off.
+ARENA_RATE_GENERATIONS_PER_VOTER = envint("ARENA_RATE_GENERATIONS_PER_VOTER", 120)
+ARENA_RATE_GENERATIONS_PER_NETWORK = envint("ARENA_RATE_GENERATIONS_PER_NETWORK", 600)
+ARENA_RATE_GENERATIONS_WINDOW = envint("ARENA_RATE_GENERATIONS_WINDOW", 3600)
+# Votes per window, per voter and per network. A vote over either limit is stored but excluded
+# with reason rate_limit (nothing is lost, and the exclusion is published). 0 = off.
+ARENA_RATE_VOTES_PER_VOTER = envint("ARENA_RATE_VOTES_PER_VOTER", 100)
+ARENA_RATE_VOTES_PER_NETWORK = envint("ARENA_RATE_VOTES_PER_NETWORK", 500)
+ARENA_RATE_VOTES_WINDOW = envint("ARENA_RATE_VOTES_WINDOW", 3600)
+# A vote arriving sooner than this after both answers were complete is flagged too_fast (kept
+# and counted; the anomaly detector weighs it with the voter's other votes).
+ARENA_MIN_VOTE_MS = envint("ARENA_MIN_VOTE_MS", 1500)
+# Largest request body accepted, in bytes (the ASGI entry point answers 413 beyond it; Django's
+# own check uses the same figure). A longest prompt is at most ~72 KiB form-encoded.
+ARENA_MAX_REQUEST_BYTES = envint("ARENA_MAX_REQUEST_BYTES", 256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = ARENA_MAX_REQUEST_BYTES
+# A CSRF failure answers with a clear message (JSON for scripts) rather than Django's page.
+CSRF_FAILURE_VIEW = "arena.views.csrf_failure"
+# Duplicate prompts (live battles): a vote is excluded (reason duplicate_prompt) when its
+# prompt, or a near-duplicate of it, already has this many counted votes within the window,
+# or this voter already has ARENA_DUPLICATE_PROMPT_MAX_PER_VOTER counted votes on it.
+ARENA_DUPLICATE_PROMPT_MAX_VOTES = envint("ARENA_DUPLICATE_PROMPT_MAX_VOTES", 50)
+ARENA_DUPLICATE_PROMPT_MAX_PER_VOTER = envint("ARENA_DUPLICATE_PROMPT_MAX_PER_VOTER", 3)
+ARENA_DUPLICATE_PROMPT_WINDOW_DAYS = envint("ARENA_DUPLICATE_PROMPT_WINDOW_DAYS", 30)
+# Estimated Jaccard similarity of character 5-shingles at or above which two prompts are
+# near-duplicates (MinHash, 64 hashes in 16 LSH bands of 4).
+ARENA_NEAR_DUPLICATE_JACCARD = envfloat("ARENA_NEAR_DUPLICATE_JACCARD", 0.8)
+
 # --- Production hardening and fault tolerance (docs/operators.md) -----------------------------
 # ARENA_PRODUCTION=1 refuses to start without a real SECRET_KEY and turns on the HTTPS-only
 # settings `manage.py check --deploy` asks for. ARENA_HTTPS=0 keeps production mode on a plain

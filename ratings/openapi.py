@@ -437,6 +437,16 @@ _refused = {
     },
 }
 _forbidden = {"description": "CSRF check failed, or the battle belongs to another voter"}
+_too_many = {
+    "description": "Over the generation rate limit (per voter or per network); see Retry-After",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"error": {"type": "string"}}}
+        },
+        "text/html": {},
+    },
+}
 _redirect = {"description": "Redirect to the battle page (form submissions)"}
 _turn = {
     "description": "The new turn; stream it on the websocket",
@@ -497,6 +507,7 @@ def _voting_paths() -> dict[str, Any]:
                     "302": _redirect,
                     "400": _refused,
                     "403": _forbidden,
+                    "429": _too_many,
                 },
             }
         },
@@ -570,6 +581,7 @@ def _voting_paths() -> dict[str, Any]:
                     "302": _redirect,
                     "400": _refused,
                     "403": _forbidden,
+                    "429": _too_many,
                     "404": _refused,
                 },
             }
@@ -584,6 +596,7 @@ def _voting_paths() -> dict[str, Any]:
                     "302": _redirect,
                     "400": _refused,
                     "403": _forbidden,
+                    "429": _too_many,
                     "404": _refused,
                 },
             }

@@ -99,6 +99,39 @@ class Leaderboard:
     def tier_groups(self) -> list[TierGroup]:
         return tier_groups(self.tiers)
 
+    @property
+    def rows(self) -> list[tuple[Entry, IntervalBar | None]]:
+        """Each entry with its 95% interval as a bar on one axis shared by the whole table."""
+        bounds = [
+            (e.rating_lower, e.rating_upper)
+            for e in self.entries
+            if e.rating_lower is not None and e.rating_upper is not None
+        ]
+        if not bounds:
+            return [(e, None) for e in self.entries]
+        low = min(lo for lo, _ in bounds)
+        span = (max(hi for _, hi in bounds) - low) or 1.0
+
+        def at(value: float) -> float:
+            return round(100 * (value - low) / span, 2)
+
+        def bar(e: Entry) -> IntervalBar | None:
+            if e.rating is None or e.rating_lower is None or e.rating_upper is None:
+                return None
+            left = at(e.rating_lower)
+            return IntervalBar(left, at(e.rating_upper) - left, at(e.rating))
+
+        return [(e, bar(e)) for e in self.entries]
+
+
+@dataclass(frozen=True)
+class IntervalBar:
+    """Where an interval sits on the table's axis, in percent of its width."""
+
+    left: float
+    width: float
+    point: float
+
 
 def snapshot_get(snapshot_id: int | None = None) -> RatingSnapshot | None:
     """Return the named snapshot, or the newest one (None before the first refit)."""

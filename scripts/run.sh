@@ -28,4 +28,5 @@ echo "  Arena:        http://$HOST:$PORT/"
 echo "  Leaderboard:  http://$HOST:$PORT/leaderboard/"
 echo "  (worker log: var/worker.log; Ctrl+C stops both)"
 echo
-uvicorn config.asgi:application --host "$HOST" --port "$PORT" --log-level warning
+# Voters send only small JSON frames ("stop"); 64 KiB bounds what one frame can make us buffer.
+uvicorn config.asgi:application --host "$HOST" --port "$PORT" --log-level warning --ws-max-size 65536

@@ -1,5 +1,8 @@
 """Take the documentation screenshots from a running arena (e.g. `bash scripts/run.sh`).
 
+The reader pages are meant to be shot on the 140k demo data (what `scripts/run.sh` loads when
+../shared/data is present). Chinese text needs a CJK font (Debian: fonts-wqy-zenhei).
+
 Usage: .venv/bin/python scripts/screenshots.py [--url http://127.0.0.1:8000] [--out docs/img]
 Needs Debian's Chromium (apt-get install chromium) and the playwright package (requirements-dev).
 """
@@ -18,6 +21,18 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+]
+
+
+# (file name, path, data-testid of a chart to wait for): every reader-facing page, on the demo.
+READER_PAGES = [
+    ("overview", "/leaderboard/", None),
+    ("leaderboard-cell", "/leaderboard/?domain=math&tier=open-weights", "pareto"),
+    ("pareto", "/leaderboard/?domain=math", "pareto"),
+    ("matrix", "/leaderboard/matrix/?domain=math&tier=premium", "win-rate-matrix"),
+    ("model", "/models/gemini-2.5-pro/", "rating-history"),
+    ("snapshots", "/snapshots/", None),
+    ("transparency", "/transparency/", None),
 ]
 
 
@@ -45,8 +60,17 @@ def main() -> None:
             page.locator("[data-testid=vote-tie]").click()
             page.wait_for_selector("[data-testid=reveal-a]:not([hidden])")
             page.screenshot(path=out / f"battle-after-vote-{tag}.png", full_page=True)
-            page.goto(args.url + "/leaderboard/")
-            page.screenshot(path=out / f"leaderboard-{tag}.png")
+            for name, path, testid in READER_PAGES:
+                page.goto(args.url + path)
+                if testid:
+                    # Charts are drawn from the API's JSON after load: wait for their SVG.
+                    page.wait_for_selector(f"[data-testid={testid}] svg", timeout=30_000)
+                    if name == "pareto":  # the chart alone, not the page around it
+                        page.locator(f"[data-testid={testid}]").screenshot(
+                            path=out / f"{name}-{tag}.png"
+                        )
+                        continue
+                page.screenshot(path=out / f"{name}-{tag}.png", full_page=name != "overview")
             context.close()
         browser.close()
     print(f"screenshots written to {out}/")

@@ -27,6 +27,7 @@
   let current = null; // { a: element, b: element } of the newest turn
   let votable = false;
   let voted = false;
+  let answeredAt = null; // performance.now() when both answers were complete (a bot signal)
 
   function csrfToken() {
     const input = document.querySelector("input[name=csrfmiddlewaretoken]");
@@ -88,6 +89,7 @@
         current[frame.side].classList.add("rendered");
       } else if (frame.type === "complete") {
         votable = frame.votable;
+        answeredAt = performance.now();
         setVoting(votable && !voted);
         setStatus(frame.message, !frame.votable);
         if (!frame.votable) newBattle.hidden = false;
@@ -188,6 +190,9 @@
     setVoting(false);
     const body = new FormData();
     body.set("outcome", outcome);
+    // Recorded with the vote as signals for the anomaly check (docs/integrity.md).
+    body.set("client", "js");
+    if (answeredAt !== null) body.set("elapsed_ms", String(Math.round(performance.now() - answeredAt)));
     const result = await post(battleUrl + "vote", body);
     if (!result.ok) {
       setStatus(result.data.error, true);

@@ -19,6 +19,8 @@
     root.innerHTML = fresh.innerHTML;  // our own server-rendered page, not model output
     root.dataset.liveSnapshot = fresh.dataset.liveSnapshot;
     current = parseInt(fresh.dataset.liveSnapshot || "0", 10);
+    // Let the table's sorting and the charts bind to (and draw into) the new content.
+    document.dispatchEvent(new CustomEvent("leaderboard:updated"));
     root.classList.add("updated");
     setTimeout(() => root.classList.remove("updated"), 2000);
   }

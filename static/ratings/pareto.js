@@ -3,8 +3,6 @@
 // Pareto frontier (no other model is both cheaper and better rated).
 (function () {
   "use strict";
-  const box = document.getElementById("pareto");
-  if (!box) return;
   const NS = "http://www.w3.org/2000/svg";
   const W = 960, H = 420, M = { left: 60, right: 20, top: 20, bottom: 48 };
 
@@ -24,6 +22,9 @@
   }
 
   async function draw() {
+    // Looked up on every draw: live.js replaces the page's content when a snapshot appears.
+    const box = document.getElementById("pareto");
+    if (!box || box.querySelector("svg")) return;
     const response = await fetch(box.dataset.api, { credentials: "same-origin" });
     if (!response.ok) return;
     const data = await response.json();
@@ -72,4 +73,5 @@
     box.append(svg);
   }
   draw();
+  document.addEventListener("leaderboard:updated", draw);
 })();

@@ -65,6 +65,7 @@ def rated(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Stack:
         ),
         ("/leaderboard/matrix/?domain=math&tier=budget", ["#battle-matrix svg g.cell rect"]),
         ("/snapshots/", ["[data-testid=snapshots]"]),
+        ("/transparency/", ["h1"]),
     ],
 )
 def test_each_page_shows_its_parts_without_errors(page, rated: Stack, path: str, selectors) -> None:
@@ -98,3 +99,44 @@ def test_the_matrices_draw_every_pair_with_its_counts(page, rated: Stack) -> Non
         page.click("details summary")  # the same numbers as a table, for readers without SVG
         page.wait_for_selector("[data-testid=matrix-table]", timeout=10_000)
         assert page.console_errors == [], (language, page.console_errors)
+
+
+RETIRE = (
+    "from arena.models import LanguageModel as M;"
+    " M.objects.filter(slug='west-4').update(status={!r})"
+)
+
+
+def test_the_cell_table_sorts_draws_interval_bars_and_hides_retired_models(
+    page, rated: Stack
+) -> None:
+    rated.manage("shell", "-c", RETIRE.format("retired"))
+    try:
+        rated.manage("refit", "--force")  # tables are cached per snapshot: publish the change
+        page.goto(rated.url + "/leaderboard/?domain=math")
+        page.wait_for_selector("#pareto svg")
+        rows = page.locator("table.board tbody tr")
+        # Every rated model has its interval drawn as a bar on the table's common axis.
+        assert page.locator("table.board td.bar-cell .ci").count() == rows.count() == len(MODELS)
+        # The retired model is in the page, hidden until asked for, and never dropped.
+        retired = page.locator("[data-testid=retired-row]")
+        assert retired.count() == 1 and not retired.is_visible()
+        page.locator("[data-testid=show-retired]").check()
+        assert retired.is_visible()
+
+        def votes() -> list[int]:
+            return [
+                int(v) for v in page.locator("table.board tbody td:nth-child(6)").all_inner_texts()
+            ]
+
+        heading = page.locator("table.board th", has_text="Votes")
+        heading.click()
+        assert votes() == sorted(votes()) and heading.get_attribute("aria-sort") == "ascending"
+        heading.click()
+        assert votes() == sorted(votes(), reverse=True)
+        page.locator("table.board th", has_text="Model").click()
+        names = page.locator("table.board tbody td:nth-child(2) a").all_inner_texts()
+        assert names == sorted(names, key=str.lower)
+        assert page.console_errors == []
+    finally:
+        rated.manage("shell", "-c", RETIRE.format("active"))

@@ -59,7 +59,7 @@ def _tables(response) -> list[str]:  # type: ignore[no-untyped-def]
     """The overview matrix and the cell's table of a leaderboard page."""
     html = response.content.decode()
     return [
-        html[html.index(f'<table class="{c}"') :].split("</table>")[0] for c in ("matrix", "board")
+        html[html.index(f'<table class="{c}') :].split("</table>")[0] for c in ("matrix", "board")
     ]
 
 
