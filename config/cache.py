@@ -8,10 +8,15 @@ of a process share one pool per server.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
 import redis
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+
+logger = logging.getLogger(__name__)
 
 _pools: dict[tuple[str, tuple[tuple[str, Any], ...]], redis.ConnectionPool] = {}
 _lock = threading.Lock()
@@ -26,3 +31,26 @@ class SharedConnectionPool(redis.ConnectionPool):
             if pool is None:
                 pool = _pools[key] = redis.ConnectionPool.from_url(url, **kwargs)
         return pool
+
+
+class ReadThroughRedisCache(RedisCache):
+    """A Redis cache for what only saves work (template fragments): Redis down is a miss.
+
+    The default cache stays strict, because rate limits and the refit debounce must know when
+    Redis is unreachable; a page fragment can always be rendered again from the database.
+    """
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        try:
+            return super().get(key, default, version)
+        except redis.exceptions.RedisError as exc:
+            logger.warning("cache unreachable, rendering %s afresh (%s)", str(key)[:80], exc)
+            return default
+
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
+        try:
+            super().set(key, value, timeout, version)
+        except redis.exceptions.RedisError as exc:
+            logger.warning("cache unreachable, %s not cached (%s)", str(key)[:80], exc)

@@ -294,6 +294,12 @@ if REDIS_URL:
         **_redis_timeouts,
         "pool_class": "config.cache.SharedConnectionPool",
     }
+    # Template fragments ({% cache %}) only save work: with Redis down they render afresh.
+    CACHES["template_fragments"] = {
+        "BACKEND": "config.cache.ReadThroughRedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": CACHES["default"]["OPTIONS"],
+    }
     CELERY_BROKER_TRANSPORT_OPTIONS.update(_redis_timeouts)
     CELERY_BROKER_CONNECTION_TIMEOUT = envfloat("ARENA_REDIS_TIMEOUT", 2.0)
     CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2}
