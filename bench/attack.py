@@ -1,6 +1,6 @@
 """Attack simulation: can targeted votes move a model, and does the anomaly test catch them?
 
-One command, from the repository root (about two minutes on one core):
+One command, from the repository root (6 to 15 minutes on a shared 2-core machine):
 
     .venv/bin/python bench/attack.py                  # prints the tables of docs/integrity.md
     .venv/bin/python bench/attack.py --json out.json  # and saves every figure
@@ -16,17 +16,24 @@ Honest traffic
 Attackers (each vote goes to a battle the arena drew, pairs at the real frequencies)
     - target-only: recognises the target (text features identify a model >95% of the time),
       votes only in the battles that include it, always for it, and skips the rest;
-    - omnipresent: votes in every battle: for the target when it is there, against the three
-      models ranked just above the target when one of them is there (and the target is not),
-      honestly (by the BT probabilities) otherwise, as camouflage.
+    - omnipresent (Min et al. 2025): votes in every battle, every vote to raise the target's
+      rank on the published board: for the target when it is there; otherwise for the model
+      ranked below the target against one above it, for the higher of two models above it (the
+      lower one is the nearer obstacle), for the lower of two models below it
+      (``integrity.anomaly.helps_a``);
+    - camouflaged: votes in every battle, for the target when it is there, against the three
+      models ranked just above the target when one of them is there, honestly (by the BT
+      probabilities) otherwise, so most of its votes are honest.
     Each strategy from one identity and from many (a Sybil attack: ``m`` votes per identity).
 
 Defences
-    The sequential test of integrity/anomaly.py (the one the site runs after every refit,
-    same delta and alpha), run against ratings that include the attacker's votes, with every
-    vote of a flagged identity quarantined (not counted). Identities themselves cost the
-    attacker whatever the rate limits per voter and network make them cost; the Sybil rows say
-    how many are needed.
+    The sequential tests of integrity/anomaly.py (the ones the site runs after every refit,
+    same delta and alpha), with every vote of a flagged identity quarantined (not counted).
+    ``--reference before`` (the site's rule, default): an identity is tested against the
+    ratings published before its first vote; ``--reference current``: against the newest
+    ratings, which include its own votes and those of identities voting with it. Identities
+    themselves cost the attacker whatever the rate limits per voter and network make them cost;
+    the Sybil rows say how many are needed.
 
 Figures, per target (models at three positions of the overall board)
     - votes needed to move the target up one rank (above the model just above it) without
@@ -72,7 +79,9 @@ TARGET_POSITIONS = (10, 25, 40)  # 1-based positions on the overall board (of 53
 RIVALS = 3  # the omnipresent attacker votes against this many models just above the target
 WINDOW = 100  # "within 100 of their votes"
 SYBIL_SIZES = (10, 20, 40)
-TASTES = (0.2, 0.4, 0.6)  # spread of an honest voter's own strengths around the ratings
+TASTES = (0.2, 0.4, 0.6)
+STRATEGIES = ("target-only", "omnipresent", "camouflaged")
+REFERENCE = {"mode": "before"}  # spread of an honest voter's own strengths around the ratings
 # The test's parameters: the site's defaults unless --deltas / --alpha say otherwise.
 TEST: dict[str, object] = {"deltas": anomaly.DEFAULT_DELTAS, "alpha": anomaly.DEFAULT_ALPHA}
 MAX_IDENTITIES = 3000
@@ -219,8 +228,15 @@ def attack_stream(
         b = np.where(first, opponents, target)
         return Stream(Votes(a, b, np.where(first, 0, 1)), np.ones(n, dtype=bool))
     a, b = draw_pairs(arena, rng, n)
-    outcome = honest_outcomes(arena, rng, a, b)
     has_target = (a == target) | (b == target)
+    if strategy == "omnipresent":
+        t = arena.theta
+        helps = anomaly.helps_a(t[a], t[b], np.full(n, t[target]))
+        helps = np.where(a == target, True, np.where(b == target, False, helps))
+        return Stream(Votes(a, b, np.where(helps, 0, 1)), np.ones(n, dtype=bool))
+    if strategy != "camouflaged":
+        raise ValueError(f"unknown strategy {strategy}")
+    outcome = honest_outcomes(arena, rng, a, b)
     outcome = np.where(a == target, 0, np.where(b == target, 1, outcome))
     rival_a = np.isin(a, rivals) & ~has_target
     rival_b = np.isin(b, rivals) & ~has_target
@@ -269,11 +285,17 @@ def flagged_at(votes: Votes, ratings: np.ndarray) -> int | None:
 def single_identity(arena: Arena, stream: Votes, target: int) -> tuple[int | None, int, float]:
     """(vote at which it is flagged, largest unflagged attack, rating shift it causes).
 
-    The site tests an identity after each refit against ratings that include its votes; the
-    identity is caught at the first attack size n whose votes cross the threshold against the
-    ratings fitted with those n votes.
+    With ``--reference before`` the identity is tested against the ratings published before
+    its first vote (the honest fit). With ``--reference current`` the site would test it after
+    each refit against ratings that include its votes: it is caught at the first attack size n
+    whose votes cross the threshold against the ratings fitted with those n votes.
     """
     base = arena.ratings[target]
+    if REFERENCE["mode"] == "before":
+        at = flagged_at(stream.prefix(20_000), arena.ratings)
+        if at is None:
+            return None, len(stream), float(ratings_with(arena, stream)[target] - base)
+        return at, at - 1, float(ratings_with(arena, stream.prefix(at - 1))[target] - base)
     n = flagged_at(stream, arena.ratings) or len(stream)
     while n <= len(stream):
         at = flagged_at(stream.prefix(n), ratings_with(arena, stream.prefix(n)))
@@ -370,13 +392,17 @@ def detection(
 ) -> tuple[Detection, dict[str, float]]:
     """Attackers voting alongside the honest traffic, `wave` identities at a time, with a refit
     and a scan after each tenth of their votes, as the site scans after each refit: a flagged
-    attacker's votes leave the ratings from then on; an unflagged one's stay counted."""
+    attacker's votes leave the ratings from then on; an unflagged one's stay counted.
+
+    Attackers are tested against the ratings of the wave's start (``--reference before``: the
+    last refit before their first vote) or the newest ones (``current``); honest voters, who
+    voted before any attacker, against the newest ones."""
     streams = []
     for _ in range(attackers):
-        # Enough votes to hold 100 biased ones (omnipresent attackers bias few of their votes).
-        length = WINDOW if strategy == "target-only" else 4000
+        # Enough votes to hold 100 biased ones (camouflaged attackers bias few of their votes).
+        length = 4000 if strategy == "camouflaged" else WINDOW
         stream = attack_stream(arena, rng, strategy, target, rivals, length)
-        if strategy != "target-only":
+        if strategy == "camouflaged":
             keep = int(np.flatnonzero(stream.biased)[WINDOW - 1]) + 1
             stream = Stream(stream.votes.prefix(keep), stream.biased[:keep])
         streams.append(stream)
@@ -388,6 +414,7 @@ def detection(
     settled: list[Votes] = []  # votes of finished, unflagged attackers: they stay counted
     for start in range(0, attackers, wave):
         members = list(range(start, min(start + wave, attackers)))
+        before = ratings_with(arena, _joined([bt, *settled]))
         for r in range(1, rounds + 1):
             cast = {
                 i: streams[i].votes.prefix(math.ceil(len(streams[i].votes) * r / rounds))
@@ -405,8 +432,16 @@ def detection(
                 + [np.full(len(cast[i]), first_attacker + i) for i in active]
             )
             votes = _joined(parts)
+            reference = np.where((voter >= first_attacker) & (REFERENCE["mode"] == "before"), 0, 1)
+            references = np.vstack([theta_of(before), theta_of(ratings)])
             for alarm in anomaly.scan(
-                voter, votes.a, votes.b, votes.outcome, theta_of(ratings), **TEST
+                voter,
+                votes.a,
+                votes.b,
+                votes.outcome,
+                references,
+                reference=reference,
+                **TEST,
             ):
                 if alarm.voter >= first_attacker:
                     caught[alarm.voter - first_attacker] = alarm.flagged_at
@@ -469,6 +504,46 @@ def taste_false_positives(
     }
 
 
+STALE_SHARES = (0.02, 0.05, 0.1, 0.25)
+
+
+def stale_reference_false_positives(
+    arena: Arena, honest_voter: np.ndarray, share: float
+) -> dict[str, float]:
+    """Honest real-vote voters judged by an early snapshot: the ratings fitted on the first
+    ``share`` of the (shuffled) real votes, as a voter who started early is judged by the
+    snapshot before its first vote however long it keeps voting. Uses no randomness."""
+    early = arena.honest.prefix(int(len(arena.honest) * share))
+    wins, draws = counts_of(len(arena.models), early)
+    theta = np.asarray(fit(arena.models, wins, draws).theta)
+    honest = arena.honest
+    flagged = {
+        x.voter
+        for x in anomaly.scan(honest_voter, honest.a, honest.b, honest.outcome, theta, **TEST)
+    }
+    sizes = np.bincount(honest_voter)
+    big = sizes >= WINDOW
+    return {
+        "share": share,
+        "snapshot_votes": len(early),
+        "voters": len(sizes),
+        "fpr": len(flagged) / len(sizes),
+        "voters_100plus": int(big.sum()),
+        "fpr_100plus": sum(bool(big[v]) for v in flagged) / max(1, int(big.sum())),
+    }
+
+
+def print_stale(stale: list[dict[str, float]]) -> None:
+    print()
+    print("Honest real-vote voters judged by an early snapshot (fitted on the first votes)")
+    for x in stale:
+        print(
+            f"  snapshot of {x['snapshot_votes']:,.0f} votes ({x['share']:.0%}): "
+            f"{x['fpr']:.2%} of {x['voters']:,.0f} voters flagged; of the "
+            f"{x['voters_100plus']:.0f} with >= 100 votes: {x['fpr_100plus']:.2%}"
+        )
+
+
 @dataclass
 class TargetReport:
     strategy: str
@@ -479,6 +554,7 @@ class TargetReport:
     above: str
     gap: float
     votes_to_pass: int | None
+    battles_to_pass: int | None  # battles the attacker must be dealt to cast those votes
     flagged_at: int | None
     max_unflagged_votes: int
     max_shift: float
@@ -502,13 +578,15 @@ def print_tables(
     print("Votes to move the target up one rank (overall board); one identity with defences")
     print(
         f"{'strategy':<12} {'target (position)':<40} {'gap':>5} {'±95%':>5} {'no defence':>10} "
+        f"{'(battles)':>9} "
         f"{'flagged at':>10} {'max shift':>9} {'passes':>6}"
     )
     for r in reports:
         name = f"{r.target} ({r.position})"
         print(
             f"{r.strategy:<12} {name:<40} {r.gap:5.1f} {r.half_width:5.1f} "
-            f"{_or(r.votes_to_pass, 'never'):>10} {_or(r.flagged_at, 'never'):>10} "
+            f"{_or(r.votes_to_pass, 'never'):>10} {_or(r.battles_to_pass, '-'):>9} "
+            f"{_or(r.flagged_at, 'never'):>10} "
             f"{r.max_shift:9.2f} {'yes' if r.single_identity_can_pass else 'no':>6}"
         )
     print()
@@ -574,16 +652,49 @@ def main() -> None:
         help="comma-separated log-odds biases the test mixes (default 2,3,4)",
     )
     parser.add_argument("--alpha", type=float, default=anomaly.DEFAULT_ALPHA)
+    parser.add_argument(
+        "--reference",
+        choices=("before", "current"),
+        default="before",
+        help="ratings an identity is tested against: those published before its first vote "
+        "(the site's rule) or the newest ones",
+    )
+    parser.add_argument(
+        "--strategies",
+        type=lambda text: tuple(text.split(",")),
+        default=STRATEGIES,
+        help="comma-separated subset of " + ",".join(STRATEGIES),
+    )
+    parser.add_argument(
+        "--positions",
+        type=lambda text: tuple(int(x) for x in text.split(",")),
+        default=TARGET_POSITIONS,
+        help="targets' positions on the overall board (default 10,25,40)",
+    )
+    parser.add_argument(
+        "--no-sybil", action="store_true", help="skip the many-identities rows (faster)"
+    )
+    parser.add_argument(
+        "--stale-only",
+        action="store_true",
+        help="only judge the honest voters by early snapshots (seconds)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not args.votes.is_file():
         sys.exit(f"votes not found: {args.votes} (pass --votes PATH)")
     TEST.update(deltas=args.deltas, alpha=args.alpha)
+    REFERENCE["mode"] = args.reference
+    if unknown := set(args.strategies) - set(STRATEGIES):
+        sys.exit(f"unknown strategies: {', '.join(sorted(unknown))}")
     started = time.monotonic()
     rng = np.random.default_rng(args.seed)
     arena = build(args.votes, rng)
     order = ranked(arena.ratings)
     honest_voter = np.repeat(np.arange(len(sizes := voter_sizes(rng, len(arena.honest)))), sizes)
+    if args.stale_only:
+        print_stale([stale_reference_false_positives(arena, honest_voter, x) for x in STALE_SHARES])
+        return
     bt_sizes = np.array([int(min(3000, 3 * (1 + rng.pareto(1.1)))) for _ in range(args.bt_voters)])
     bt_a, bt_b = draw_pairs(arena, rng, int(bt_sizes.sum()))
     bt = Votes(bt_a, bt_b, honest_outcomes(arena, rng, bt_a, bt_b))
@@ -593,23 +704,27 @@ def main() -> None:
         f"{len(arena.honest):,} real votes on {len(arena.models)} models, dealt to {len(sizes):,} "
         f"honest voters (largest {sizes.max():,}); {args.bt_voters:,} BT voters casting "
         f"{len(bt):,} votes; test: deltas {args.deltas}, alpha {args.alpha}, "
-        f"threshold h = {h:.2f}"
+        f"threshold h = {h:.2f}; reference: {args.reference}"
     )
 
     reports: list[TargetReport] = []
     detections: list[Detection] = []
     false_positive_runs: list[dict[str, float]] = []
-    for position in TARGET_POSITIONS:
+    for position in args.positions:
         target = int(order[position - 1])
         above = int(order[position - 2])
         rivals = [int(m) for m in order[max(0, position - 1 - RIVALS) : position - 1]]
-        for k, strategy in enumerate(("target-only", "omnipresent")):
+        for k, strategy in enumerate(STRATEGIES):
+            if strategy not in args.strategies:
+                continue
+
             # Each row draws from its own seeded stream, so one row's figures do not depend on
             # how many draws the rows before it took.
             def row_rng(part: int, k: int = k, at: int = position) -> np.random.Generator:
                 return np.random.default_rng([args.seed, at, k, part])
 
             stream = attack_stream(arena, row_rng(0), strategy, target, rivals, 200_000).votes
+            share = float(arena.pair_p[target, :].sum() + arena.pair_p[:, target].sum())
             needed = votes_to_pass(arena, stream, target, above)
             at, unflagged, shift = single_identity(arena, stream, target)
             report = TargetReport(
@@ -621,12 +736,20 @@ def main() -> None:
                 above=arena.models[above],
                 gap=float(arena.ratings[above] - arena.ratings[target]),
                 votes_to_pass=needed,
+                # A target-only attacker skips the battles without the target.
+                battles_to_pass=(
+                    None
+                    if needed is None
+                    else math.ceil(needed / share)
+                    if strategy == "target-only"
+                    else needed
+                ),
                 flagged_at=at,
                 max_unflagged_votes=unflagged,
                 max_shift=shift,
                 single_identity_can_pass=needed is not None and needed <= unflagged,
             )
-            for m in SYBIL_SIZES:
+            for m in () if args.no_sybil else SYBIL_SIZES:
                 report.sybil.append(sybil(arena, row_rng(m), strategy, target, rivals, above, m))
             reports.append(report)
             found, fp = detection(
@@ -650,6 +773,8 @@ def main() -> None:
 
     tastes = [taste_false_positives(arena, rng, tau, args.bt_voters) for tau in TASTES]
     print_tables(reports, detections, false_positive_runs, tastes, args.attackers, args.wave)
+    stale = [stale_reference_false_positives(arena, honest_voter, x) for x in STALE_SHARES]
+    print_stale(stale)
     print(f"\n{time.monotonic() - started:.0f} s")
     if args.json:
         args.json.write_text(
@@ -657,10 +782,13 @@ def main() -> None:
                 {
                     "seed": args.seed,
                     "threshold": h,
+                    "reference": args.reference,
+                    "wave": args.wave,
                     "reports": [asdict(r) for r in reports],
                     "detections": [asdict(d) for d in detections],
                     "false_positives": false_positive_runs,
                     "tastes": tastes,
+                    "stale_reference": stale,
                 },
                 indent=2,
             )

@@ -4,24 +4,26 @@
 
 Runs in a fresh embedded database in a temporary folder (nothing else is touched): imports the
 real 135,634 LMArena votes, deals them to pseudonymous voters with heavy-tailed sizes (the data
-set has no voter ids; same dealing as bench/attack.py), adds --attackers identities casting 100
-votes each for one model (target-only), refits, then times integrity.services.voters_scan (read
-every counted vote that has a voter id, test, flag, quarantine) and the refit that takes the
-quarantined votes out.
+set has no voter ids; same dealing as bench/attack.py) and refits; then adds --attackers
+identities casting 100 votes each to push one model, half target-only (always for it, in battles
+with it), half omnipresent (every vote to raise its rank, integrity.anomaly.helps_a, in battles
+between the real pairs), refits again, then times integrity.services.voters_scan (read every
+counted vote that has a voter id, test each voter against the snapshot before its first vote,
+flag, quarantine) and the refit that takes the quarantined votes out.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._embedded import real_votes_site  # noqa: E402
 
 
 def main() -> None:
@@ -30,29 +32,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20260406)
     args = parser.parse_args()
 
-    workdir = tempfile.mkdtemp(prefix="arena-scan-bench-")
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.pop("REDIS_URL", None)
-    os.environ["ARENA_DATA_DIR"] = workdir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
+    real_votes_site("arena-scan-bench-")
     from django.db import connection
 
     from arena.models import LanguageModel, Vote
+    from integrity import anomaly
     from integrity.services import voters_scan
+    from ratings.models import RatingRow
     from ratings.services import refit
 
-    data = Path(settings.SHARED_DATA_DIR)
-    if not (data / "arena-140k" / "votes.csv").is_file():
-        sys.exit(f"needs the real votes at {data}/arena-140k/votes.csv")
-    call_command("migrate", verbosity=0)
-    with open(os.devnull, "w") as quiet:
-        call_command("import_votes", str(data / "arena-140k" / "votes.csv"), stdout=quiet)
     rng = np.random.default_rng(args.seed)
     ids = list(Vote.objects.order_by("id").values_list("id", flat=True))
     voter = np.empty(len(ids), dtype=np.int64)
@@ -68,22 +56,43 @@ def main() -> None:
             "UPDATE arena_vote SET voter_id = %s WHERE id = %s",
             [(f"v{v}", i) for v, i in zip(voter.tolist(), ids, strict=True)],
         )
+    honest_snapshot, _ = refit(force=True)
     target = LanguageModel.objects.get(slug="gemini-2.5-flash")
     others = list(LanguageModel.objects.exclude(pk=target.pk).values_list("pk", flat=True))
-    Vote.objects.bulk_create(
-        Vote(
-            model_a_id=target.pk,
-            model_b_id=int(rng.choice(others)),
-            outcome="model_a",
-            voter_id=f"attacker{k}",
-        )
-        for k in range(args.attackers)
-        for _ in range(100)
+    strength = dict(
+        RatingRow.objects.filter(
+            snapshot=honest_snapshot, domain__includes_all=True, rating__isnull=False
+        ).values_list("model_id", "rating")
     )
+    pairs = list(Vote.objects.values_list("model_a_id", "model_b_id")[:20000])
+    attack = []
+    for k in range(args.attackers):
+        for _ in range(100):
+            if k % 2 == 0:  # target-only
+                a, b = target.pk, int(rng.choice(others))
+                outcome = "model_a"
+            else:  # omnipresent: every vote helps the target up the ranking
+                a, b = pairs[int(rng.integers(len(pairs)))]
+                if a == b or a not in strength or b not in strength:
+                    continue
+                helps = a == target.pk or (
+                    b != target.pk
+                    and bool(
+                        anomaly.helps_a(
+                            np.array(strength[a]), np.array(strength[b]), strength[target.pk]
+                        )
+                    )
+                )
+                outcome = "model_a" if helps else "model_b"
+            attack.append(
+                Vote(model_a_id=a, model_b_id=b, outcome=outcome, voter_id=f"attacker{k}")
+            )
+    Vote.objects.bulk_create(attack)
     refit(force=True)
     print(
         f"{Vote.objects.exclude(voter_id='').count():,} votes from {voter_no:,} honest voters "
-        f"and {args.attackers} attackers (100 votes each for {target.slug})"
+        f"and {args.attackers} attackers (up to 100 votes each for {target.slug}, half "
+        "target-only, half omnipresent)"
     )
     began = time.perf_counter()
     result = voters_scan()

@@ -25,6 +25,7 @@ class VoterFlag(models.Model):
     class Direction(models.TextChoices):
         FAVOURS = "favours", "Favours the model"
         DISFAVOURS = "disfavours", "Disfavours the model"
+        PROMOTES = "promotes", "Votes to raise the model's rank"
 
     voter_id = models.CharField(max_length=64, db_index=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.FLAGGED)
@@ -35,12 +36,15 @@ class VoterFlag(models.Model):
     threshold = models.FloatField(help_text="log(2K / alpha) for K rated models.")
     deltas = models.JSONField(help_text="Log-odds biases the alternative mixes.")
     alpha = models.FloatField(help_text="Chance that an honest voter is ever flagged (bound).")
-    votes_tested = models.PositiveIntegerField(help_text="The voter's votes involving the model.")
+    votes_tested = models.PositiveIntegerField(
+        help_text="The votes the test saw: those involving the model (all for promotes)."
+    )
     flagged_at_vote = models.PositiveIntegerField(
         help_text="The voter's vote number (among those scanned) at which the test crossed."
     )
     votes_quarantined = models.PositiveIntegerField(default=0)
-    # The ratings the test used (null only if that snapshot were ever removed).
+    # The voter's reference ratings: the newest snapshot published before the voter's first
+    # tested vote, else the one scanned (null only if that snapshot were ever removed).
     snapshot = models.ForeignKey(
         RatingSnapshot, null=True, on_delete=models.SET_NULL, related_name="+"
     )

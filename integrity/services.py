@@ -22,6 +22,11 @@ from ratings.models import RatingRow, RatingSnapshot
 logger = logging.getLogger(__name__)
 
 QUARANTINE = Vote.ExcludedReason.ANOMALOUS_VOTER
+DIRECTION = {
+    anomaly.FAVOURS: VoterFlag.Direction.FAVOURS,
+    anomaly.DISFAVOURS: VoterFlag.Direction.DISFAVOURS,
+    anomaly.PROMOTES: VoterFlag.Direction.PROMOTES,
+}
 
 
 class FlagError(Exception):
@@ -37,17 +42,43 @@ class ScanResult:
     votes_quarantined: int  # by new flags and, for voters already flagged, their newer votes
 
 
-def _theta(snapshot: RatingSnapshot) -> dict[int, float]:
-    """Natural-log strengths of the models rated overall in the snapshot, by model id."""
+def _overall_ratings(snapshot_ids: list[int]) -> dict[int, dict[int, float]]:
+    """Natural-log strengths of the models rated overall, by snapshot id and model id."""
     overall = Domain.objects.filter(includes_all=True).order_by("position", "pk").first()
+    found: dict[int, dict[int, float]] = {s: {} for s in snapshot_ids}
     if overall is None:
-        return {}
-    return {
-        model_id: (rating - maths.RATING_BASE) / maths.RATING_SCALE
-        for model_id, rating in RatingRow.objects.filter(
-            snapshot=snapshot, domain=overall, rating__isnull=False
-        ).values_list("model_id", "rating")
-    }
+        return found
+    for snapshot_id, model_id, rating in RatingRow.objects.filter(
+        snapshot_id__in=snapshot_ids, domain=overall, rating__isnull=False
+    ).values_list("snapshot_id", "model_id", "rating"):
+        found[snapshot_id][model_id] = (rating - maths.RATING_BASE) / maths.RATING_SCALE
+    return found
+
+
+def _references(
+    snapshot: RatingSnapshot, first_vote: dict[str, int]
+) -> tuple[list[RatingSnapshot], dict[str, int]]:
+    """Each voter's reference: the newest snapshot (up to the scanned one) that counted only
+    votes older than the voter's first tested vote, so no vote of theirs (nor of identities
+    that started with them) moved it; the scanned snapshot if there is none.
+
+    Returns the snapshots used, the scanned one last, and each voter's index into that list.
+    """
+    earlier = list(
+        RatingSnapshot.objects.filter(pk__lt=snapshot.pk, last_vote_id__isnull=False)
+        .order_by("last_vote_id", "pk")
+        .values_list("pk", "last_vote_id")
+    )
+    cut = np.array([last for _, last in earlier], dtype=np.int64)
+    chosen: dict[str, int | None] = {}
+    for voter_id, first in first_vote.items():
+        k = int(np.searchsorted(cut, first, side="left")) - 1  # newest with last_vote_id < first
+        chosen[voter_id] = earlier[k][0] if k >= 0 else None
+    used_ids = sorted({pk for pk in chosen.values() if pk is not None} - {snapshot.pk})
+    by_id = RatingSnapshot.objects.in_bulk(used_ids)
+    used = [by_id[pk] for pk in used_ids] + [snapshot]
+    row = {s.pk: i for i, s in enumerate(used)}
+    return used, {v: row[pk] if pk is not None else len(used) - 1 for v, pk in chosen.items()}
 
 
 def voter_quarantine(*, voter_ids: list[str]) -> int:
@@ -80,8 +111,14 @@ def voters_scan(
     deltas: tuple[float, ...] | None = None,
     alpha: float | None = None,
 ) -> ScanResult:
-    """Test every voter's counted votes against a snapshot's overall ratings (the newest by
-    default), flag the voters who fail and quarantine their votes.
+    """Test every voter's counted votes against overall ratings, flag the voters who fail and
+    quarantine their votes.
+
+    The scanned snapshot is the newest by default. Each voter is tested against the newest
+    snapshot up to it that counted only votes older than the voter's first tested vote (one
+    published before the voter started), so neither the voter nor identities that started with
+    it can have moved those ratings; a voter who started before every such snapshot is tested
+    against the scanned one.
 
     Safe to run twice: a voter with an open flag is not tested again (only their newer counted
     votes are quarantined), and the unique open-flag constraint settles a race between two
@@ -111,14 +148,9 @@ def voters_scan(
         .annotate(after=Max("released_after_vote_id"))
         .values_list("voter_id", "after")
     )
-    theta_by_model = _theta(snapshot)
-    model_ids = sorted(theta_by_model)
-    index = {model_id: i for i, model_id in enumerate(model_ids)}
-    theta = np.array([theta_by_model[m] for m in model_ids] + [np.nan])
-    unrated = len(model_ids)  # every model without an overall rating maps to the NaN slot
-
     voter_codes: dict[str, int] = {}
-    columns: list[list[int]] = [[], [], [], []]
+    first_vote: dict[str, int] = {}
+    vote_rows: list[tuple[int, int, int, str]] = []
     for vote_id, voter_id, a, b, outcome in (
         Vote.objects.filter(excluded_reason="")
         .exclude(voter_id="")
@@ -128,13 +160,31 @@ def voters_scan(
     ):
         if voter_id in open_voters or vote_id <= (released_after.get(voter_id) or 0):
             continue
-        columns[0].append(voter_codes.setdefault(voter_id, len(voter_codes)))
-        columns[1].append(index.get(a, unrated))
-        columns[2].append(index.get(b, unrated))
-        columns[3].append(anomaly.OUTCOME_CODE[outcome])
+        code = voter_codes.setdefault(voter_id, len(voter_codes))
+        first_vote.setdefault(voter_id, vote_id)
+        vote_rows.append((code, a, b, outcome))
+    references, reference_of = _references(snapshot, first_vote)
+    ratings = _overall_ratings([s.pk for s in references])
+    model_ids = sorted({m for by_model in ratings.values() for m in by_model})
+    index = {model_id: i for i, model_id in enumerate(model_ids)}
+    unrated = len(model_ids)  # every model rated in none of the references maps to a NaN slot
+    theta = np.full((len(references), unrated + 1), np.nan)
+    for row, reference in enumerate(references):
+        for model_id, strength in ratings[reference.pk].items():
+            theta[row, index[model_id]] = strength
+    row_of_code = np.zeros(len(voter_codes), dtype=np.int64)
+    for voter_id, code in voter_codes.items():
+        row_of_code[code] = reference_of[voter_id]
+    codes = np.array([r[0] for r in vote_rows], dtype=np.int64)
+    columns = [
+        codes,
+        [index.get(r[1], unrated) for r in vote_rows],
+        [index.get(r[2], unrated) for r in vote_rows],
+        [anomaly.OUTCOME_CODE[r[3]] for r in vote_rows],
+    ]
     alarms = (
-        anomaly.scan(*columns, theta, deltas=deltas, alpha=alpha)
-        if model_ids and columns[0]
+        anomaly.scan(*columns, theta, reference=row_of_code[codes], deltas=deltas, alpha=alpha)
+        if model_ids and vote_rows
         else []
     )
     voters = {code: voter for voter, code in voter_codes.items()}
@@ -145,18 +195,14 @@ def voters_scan(
                 flag = VoterFlag.objects.create(
                     voter_id=voters[alarm.voter],
                     model_id=model_ids[alarm.model],
-                    direction=(
-                        VoterFlag.Direction.FAVOURS
-                        if alarm.direction == anomaly.FAVOURS
-                        else VoterFlag.Direction.DISFAVOURS
-                    ),
+                    direction=DIRECTION[alarm.direction],
                     statistic=alarm.statistic,
                     threshold=alarm.threshold,
                     deltas=list(deltas),
                     alpha=alpha,
                     votes_tested=alarm.votes_on_model,
                     flagged_at_vote=alarm.flagged_at,
-                    snapshot=snapshot,
+                    snapshot=references[row_of_code[alarm.voter]],
                 )
                 flag.votes_quarantined = voter_quarantine(voter_ids=[flag.voter_id])
                 flag.save(update_fields=["votes_quarantined"])
@@ -173,7 +219,7 @@ def voters_scan(
             flag.threshold,
             flag.votes_quarantined,
         )
-    return ScanResult(snapshot.pk, len(voter_codes), len(columns[0]), flags, quarantined)
+    return ScanResult(snapshot.pk, len(voter_codes), len(vote_rows), flags, quarantined)
 
 
 def flag_release(*, flag_id: int, by: str, note: str = "") -> int:

@@ -92,17 +92,7 @@ def api_transparency(request: HttpRequest) -> JsonResponse:
                     "display_name": item.model.display_name,
                     "organisation": item.model.organisation.name if item.model.organisation else "",
                     "status": item.model.status,
-                    "history": [
-                        {
-                            "snapshot": h.snapshot_id,
-                            "created_at": h.created_at.isoformat(),  # type: ignore[attr-defined]
-                            "rating": h.rating,
-                            "rating_lower": h.rating_lower,
-                            "rating_upper": h.rating_upper,
-                            "votes": h.votes,
-                        }
-                        for h in item.history
-                    ],
+                    "history": [h.as_json() for h in item.history],
                 }
                 for item in report.lifecycle
             ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
@@ -411,11 +412,22 @@ class HeadToHead:
 @dataclass(frozen=True)
 class HistoryPoint:
     snapshot_id: int
-    created_at: object
+    created_at: datetime
     rating: float | None
     rating_lower: float | None
     rating_upper: float | None
     votes: int
+
+    def as_json(self) -> dict[str, object]:
+        """The form every API that publishes a rating history uses."""
+        return {
+            "snapshot": self.snapshot_id,
+            "created_at": self.created_at.isoformat(),
+            "rating": self.rating,
+            "rating_lower": self.rating_lower,
+            "rating_upper": self.rating_upper,
+            "votes": self.votes,
+        }
 
 
 @dataclass(frozen=True)

@@ -293,17 +293,7 @@ def _profile_json(profile: ModelProfile) -> dict[str, Any]:
             }
             for r in profile.head_to_head
         ],
-        "history": [
-            {
-                "snapshot": h.snapshot_id,
-                "created_at": h.created_at.isoformat(),  # type: ignore[attr-defined]
-                "rating": h.rating,
-                "rating_lower": h.rating_lower,
-                "rating_upper": h.rating_upper,
-                "votes": h.votes,
-            }
-            for h in profile.history
-        ],
+        "history": [h.as_json() for h in profile.history],
     }
 
 

@@ -3,42 +3,10 @@
 // (/api/v1/models/<slug>?snapshot=). The tables on the page hold the same numbers.
 (function () {
   "use strict";
+  const { el, fill, measure, fit, percent } = window.ArenaSvg;
   const history = document.getElementById("rating-history");
   const versus = document.getElementById("head-to-head-chart");
   if (!history && !versus) return;
-  const NS = "http://www.w3.org/2000/svg";
-
-  function el(name, attrs, text) {
-    const node = document.createElementNS(NS, name);
-    Object.entries(attrs).forEach(([k, v]) => node.setAttribute(k, v));
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? values[key] : whole));
-  }
-
-  // Lay labels out by their real width in the page's font: draw them once, hidden, and measure.
-  function measure(box, texts, cls) {
-    const probe = el("svg", { width: 0, height: 0, style: "position:absolute;visibility:hidden" });
-    box.append(probe);
-    const widths = texts.map((t) => {
-      const node = el("text", { class: cls }, t);
-      probe.append(node);
-      return node.getComputedTextLength();
-    });
-    probe.remove();
-    return widths;
-  }
-
-  // A label no wider than `max`: long names are cut with an ellipsis (the full name is in the title).
-  function fit(text, width, max) {
-    if (width <= max) return text;
-    return text.slice(0, Math.max(4, Math.floor(text.length * max / width) - 1)) + "…";
-  }
-
-  const percent = (rate) => Math.round(rate * 100) + "%";
 
   function drawHistory(box, points) {
     box.textContent = "";

@@ -3,15 +3,8 @@
 // Pareto frontier (no other model is both cheaper and better rated).
 (function () {
   "use strict";
-  const NS = "http://www.w3.org/2000/svg";
+  const { el } = window.ArenaSvg;
   const W = 960, H = 420, M = { left: 60, right: 20, top: 20, bottom: 48 };
-
-  function el(name, attrs, text) {
-    const node = document.createElementNS(NS, name);
-    Object.entries(attrs).forEach(([k, v]) => node.setAttribute(k, v));
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
 
   function frontier(points) {
     const sorted = points.slice().sort((a, b) => a.price - b.price || b.rating - a.rating);

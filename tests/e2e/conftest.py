@@ -123,6 +123,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ARENA_DATA_DIR=str(data_dir),
         ARENA_REFIT_DEBOUNCE_SECONDS="0.5",
         ARENA_POOL_CHUNK_DELAY="0.005",
+        # The local model answers one request at a time on one thread: a short answer keeps
+        # the live battle's two streams to seconds even on a busy 2-core machine.
+        ARENA_MAX_OUTPUT_TOKENS="48",
         DJANGO_SETTINGS_MODULE="config.settings",
     )
     port = free_port()

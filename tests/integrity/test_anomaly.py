@@ -32,8 +32,8 @@ def _stacked(voters: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
     return (codes, *(np.concatenate([v[k] for v in voters]) for k in range(3)))
 
 
-def test_the_threshold_is_log_of_twice_the_models_over_alpha() -> None:
-    assert anomaly.threshold(50, alpha=0.01) == pytest.approx(math.log(10_000))
+def test_the_threshold_is_log_of_three_tests_per_model_over_alpha() -> None:
+    assert anomaly.threshold(50, alpha=0.01) == pytest.approx(math.log(15_000))
 
 
 def test_a_tie_scores_the_mean_of_a_win_and_a_loss() -> None:
@@ -103,3 +103,86 @@ def test_votes_with_unrated_models_feed_no_test_but_count_in_the_vote_numbers() 
 def test_it_refuses_model_indices_outside_the_ratings() -> None:
     with pytest.raises(ValueError, match="index theta"):
         anomaly.scan([0], [0], [N_MODELS], [0], _theta())
+
+
+def _omnipresent(rng: np.random.Generator, theta: np.ndarray, target: int, n: int):
+    """Every vote helps the target up: for it when present, else the side the rule names."""
+    a = rng.integers(0, len(theta), n)
+    b = (a + rng.integers(1, len(theta), n)) % len(theta)
+    help_a = anomaly.helps_a(theta[a], theta[b], np.full(n, theta[target]))
+    help_a = np.where(a == target, True, np.where(b == target, False, help_a))
+    return a, b, np.where(help_a, 0, 1)
+
+
+def test_the_helpful_side_pulls_rivals_above_down_and_pursuers_below_down() -> None:
+    m = np.zeros(4)
+    t_a = np.array([1.0, 2.0, -1.0, -2.0])
+    t_b = np.array([-1.0, 1.0, -2.0, 3.0])
+    # below beats above; higher of two above; lower of two below; below (a) against above (b)
+    assert anomaly.helps_a(t_a, t_b, m).tolist() == [False, True, False, True]
+
+
+def test_an_omnipresent_rigger_is_flagged_by_the_promotes_test_within_forty_votes() -> None:
+    rng = np.random.default_rng(5)
+    theta = _theta()
+    target = int(np.argsort(-theta)[12])
+    a, b, outcome = _omnipresent(rng, theta, target, 100)
+    alarms = anomaly.scan(np.zeros(100, dtype=int), a, b, outcome, theta)
+    assert [(x.model, x.direction) for x in alarms] == [(target, anomaly.PROMOTES)]
+    assert alarms[0].flagged_at <= 40
+    # Only a few of those votes involve the target: the per-model tests alone see too little.
+    assert ((a == target) | (b == target))[: alarms[0].flagged_at].sum() < 5
+
+
+def test_honest_voters_pass_the_promotes_tests_too_at_the_documented_rate() -> None:
+    rng = np.random.default_rng(6)
+    theta = _theta()
+    voters = [_honest_votes(rng, theta, int(rng.integers(20, 400))) for _ in range(400)]
+    alarms = anomaly.scan(*_stacked(voters), theta, alpha=0.05)
+    assert sum(x.direction == anomaly.PROMOTES for x in alarms) / 400 <= 0.05
+
+
+def test_a_voter_is_judged_by_its_reference_row_not_by_ratings_an_attack_moved() -> None:
+    rng = np.random.default_rng(7)
+    before = _theta()
+    target = 9
+    opponents = (target + rng.integers(1, N_MODELS, 40)) % N_MODELS
+    a, b, outcome = np.full(40, target), opponents, np.zeros(40, dtype=int)
+    moved = before.copy()
+    moved[target] += 5.0  # a flood made the target look unbeatable
+    both = np.vstack([before, moved])
+    voter = np.zeros(40, dtype=int)
+    assert anomaly.scan(voter, a, b, outcome, both) == []  # judged by the moved ratings
+    alarms = anomaly.scan(voter, a, b, outcome, both, reference=np.zeros(40, dtype=int))
+    assert [(x.model, x.direction) for x in alarms] == [(target, anomaly.FAVOURS)]
+
+
+def test_votes_on_models_the_reference_row_does_not_rate_use_the_newest_row() -> None:
+    theta = _theta()
+    old = theta.copy()
+    old[5] = np.nan  # model 5 appeared after the old snapshot
+    both = np.vstack([old, theta])
+    a, b = np.full(40, 5), np.full(40, 6)
+    alarms = anomaly.scan(np.zeros(40, dtype=int), a, b, np.zeros(40), both, reference=[0] * 40)
+    assert alarms and alarms[0].model in (5, 6)
+
+
+def test_it_refuses_reference_rows_outside_theta() -> None:
+    with pytest.raises(ValueError, match="reference rows"):
+        anomaly.scan([0], [0], [1], [0], _theta(), reference=[1])
+
+
+def test_a_target_only_voter_is_named_by_the_favours_test_not_the_promotes_test() -> None:
+    rng = np.random.default_rng(8)
+    theta = _theta()
+    opponents = (4 + rng.integers(1, N_MODELS, 60)) % N_MODELS
+    alarms = anomaly.scan(np.zeros(60, dtype=int), np.full(60, 4), opponents, np.zeros(60), theta)
+    assert [(x.model, x.direction) for x in alarms] == [(4, anomaly.FAVOURS)]
+    # Both tests see the same votes; rounding may leave the promotes statistic a hair larger.
+    favours = alarms[0]
+    promotes = anomaly.Alarm(**{**vars(favours), "direction": anomaly.PROMOTES})
+    promotes = anomaly.Alarm(**{**vars(promotes), "statistic": favours.statistic + 1e-12})
+    best: dict[int, anomaly.Alarm] = {}
+    for alarm in (promotes, favours):
+        anomaly._keep_earliest(best, alarm)
+    assert best[0] == favours

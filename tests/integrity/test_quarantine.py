@@ -13,7 +13,7 @@ from django.urls import reverse
 from arena.models import LanguageModel, Vote
 from integrity import services
 from integrity.models import VoterFlag
-from ratings.models import RatingSnapshot
+from ratings.models import RatingRow, RatingSnapshot
 from ratings.services import refit
 from ratings.tasks import refit_ratings
 from tests.conftest import ALICE, MALLORY, ROUND_ROBIN, cast_votes
@@ -240,3 +240,50 @@ def test_quarantine_leaves_a_released_voter_alone(models) -> None:
     # As a scan that read the open flags just before the release would try to.
     assert services.voter_quarantine(voter_ids=[MALLORY]) == 0
     assert not Vote.objects.filter(voter_id=MALLORY).exclude(excluded_reason="").exists()
+
+
+def test_a_voter_is_tested_against_the_snapshot_published_before_it_started(models) -> None:
+    _background(models)
+    first, _ = refit()
+    _mallory_pushes_alpha(models)
+    # A flood of other votes for alpha, never tested (no voter id), lifts it in the newest fit.
+    cast_votes(models, [(0, 1, "model_a"), (2, 0, "model_b")] * 150)
+    newest, _ = refit()
+    assert newest.pk != first.pk
+
+    result = services.voters_scan()
+
+    assert result.snapshot_id == newest.pk
+    assert [f.voter_id for f in result.flags] == [MALLORY]
+    assert result.flags[0].snapshot == first  # the flood could not move her reference
+
+
+def test_an_omnipresent_rigger_is_flagged_as_promoting_its_target(models) -> None:
+    _background(models)
+    first, _ = refit()
+    beta, gamma, alpha = models[1], models[2], models[0]
+    ratings = dict(
+        RatingRow.objects.filter(snapshot=first, domain__includes_all=True).values_list(
+            "model_id", "rating"
+        )
+    )
+    assert ratings[alpha.pk] > ratings[beta.pk] > ratings[gamma.pk]
+    # Pushing gamma up the ranking, Mallory votes for it when it plays, and for the higher of
+    # the two models above it otherwise (the lower one is its nearer obstacle).
+    votes = []
+    for i in range(60):
+        if i % 3 == 0:
+            votes.append(Vote(model_a=alpha, model_b=beta, outcome="model_a", voter_id=MALLORY))
+        elif i % 3 == 1:
+            votes.append(Vote(model_a=gamma, model_b=alpha, outcome="model_a", voter_id=MALLORY))
+        else:
+            votes.append(Vote(model_a=beta, model_b=gamma, outcome="model_b", voter_id=MALLORY))
+    Vote.objects.bulk_create(votes)
+    refit()
+
+    result = services.voters_scan()
+
+    assert [f.voter_id for f in result.flags] == [MALLORY]
+    flag = result.flags[0]
+    assert flag.votes_quarantined == 60
+    assert (flag.direction, flag.model) == (VoterFlag.Direction.PROMOTES, gamma)
