@@ -11,6 +11,7 @@ over HTTP after the vote.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -19,6 +20,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,6 +28,8 @@ from arena import services
 from arena.backends import Delta, Event, Finished, monotonic_ms, stream_live, stream_pool
 from arena.models import Answer, Battle, PoolAnswer, Turn
 from arena.rendering import render_markdown
+
+logger = logging.getLogger(__name__)
 
 FAILURE_MESSAGES = {
     Answer.Status.TIMEOUT: gettext_lazy("Side %(side)s took too long to answer."),
@@ -63,13 +67,22 @@ def _open(battle_id: str) -> _Opening | None:
     battle, turns = loaded
     claimed = services.battle_claim_stream(battle_id)
     sources: dict[str, object] = {}
-    if claimed:
+    if claimed and battle.source == Battle.Source.POOL:
+        sources.update(services.pool_answers_for(battle))
+    elif claimed:
         for side in ("a", "b"):
-            if battle.source == Battle.Source.POOL:
-                sources[side] = services.pool_answer_for(battle, side)
-            else:
-                sources[side] = conversation(turns, side)
+            sources[side] = conversation(turns, side)
     return _Opening(battle, turns, claimed, sources)
+
+
+def _db(func: Any) -> Any:
+    """Run a blocking database call on the event loop's thread pool.
+
+    Channels' default runs every consumer's database work of a process on one shared thread,
+    so battles streaming at once queued behind each other's commits; each call here gets a
+    thread (and a pooled connection) of its own and holds no transaction across calls.
+    """
+    return database_sync_to_async(func, thread_sensitive=False)
 
 
 def _stored_answers(turn: Turn) -> dict[str, Answer]:
@@ -77,13 +90,29 @@ def _stored_answers(turn: Turn) -> dict[str, Answer]:
 
 
 class BattleConsumer(AsyncJsonWebsocketConsumer):
+    # A battle streams to its own socket only: no channel layer, so a voter's battle needs
+    # no Redis round trip and keeps working while Redis is down.
+    channel_layer_alias = None
+
     async def connect(self) -> None:
         await self.accept()
         self.claimed = False
         self.finished = False
         self.task = asyncio.create_task(
-            self.run(str(self.scope["url_route"]["kwargs"]["battle_id"]))
+            self.run_or_apologise(str(self.scope["url_route"]["kwargs"]["battle_id"]))
         )
+
+    async def run_or_apologise(self, battle_id: str) -> None:
+        """Stream the battle; if the database is unreachable, say so and close."""
+        try:
+            await self.run(battle_id)
+        except DatabaseError as exc:
+            logger.warning("database unavailable: battle stream %s: %s", battle_id, exc)
+            message = _(
+                "The arena's database is unavailable right now. Please try again in a moment."
+            )
+            await self.send_json({"type": "error", "message": message})
+            await self.close()
 
     async def disconnect(self, code: int) -> None:
         task = getattr(self, "task", None)
@@ -95,7 +124,7 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
                 pass
         if self.claimed and not self.finished:
             # The voter left mid-stream: let a reconnect stream the battle again.
-            await database_sync_to_async(services.battle_release_stream)(self.battle_id)
+            await _db(services.battle_release_stream)(self.battle_id)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # The only message a voter sends is "stop": keep what has streamed so far.
@@ -105,7 +134,7 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
     async def run(self, battle_id: str) -> None:
         self.battle_id = battle_id
         self.stopped = False
-        opening = await database_sync_to_async(_open)(battle_id)
+        opening = await _db(_open)(battle_id)
         if opening is None:
             await self.send_json({"type": "error", "message": _("This battle does not exist.")})
             await self.close()
@@ -121,9 +150,7 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.send_json({"type": "turn", "index": turn.index, "prompt": turn.prompt})
         results = await asyncio.gather(self.pump(battle, turn, "a"), self.pump(battle, turn, "b"))
-        battle = await database_sync_to_async(services.battle_finish)(
-            battle=battle, turn=turn, answers=dict(results)
-        )
+        battle = await _db(services.battle_finish)(battle=battle, turn=turn, answers=dict(results))
         self.finished = True
         await self.send_complete(battle, {side: r[1] for side, r in results})
 
@@ -178,7 +205,7 @@ class BattleConsumer(AsyncJsonWebsocketConsumer):
             )
             await self.close()
             return
-        answers = await database_sync_to_async(_stored_answers)(turn)
+        answers = await _db(_stored_answers)(turn)
         await self.send_turn(turn, answers)
         await self.send_complete(battle, {side: Finished(a.status) for side, a in answers.items()})
 

@@ -233,6 +233,17 @@ def pool_answer_for(battle: Battle, side: str) -> PoolAnswer:
     return PoolAnswer.objects.get(prompt_id=battle.pool_prompt_id, model=battle.model_for(side))
 
 
+def pool_answers_for(battle: Battle) -> dict[str, PoolAnswer]:
+    """Both sides' stored answers, in one query."""
+    by_model = {
+        a.model_id: a
+        for a in PoolAnswer.objects.filter(
+            prompt_id=battle.pool_prompt_id, model_id__in=[battle.model_a_id, battle.model_b_id]
+        )
+    }
+    return {"a": by_model[battle.model_a_id], "b": by_model[battle.model_b_id]}
+
+
 @transaction.atomic
 def battle_finish(
     *, battle: Battle, turn: Turn, answers: dict[str, tuple[str, Finished, int | None, int]]
@@ -360,9 +371,12 @@ def battle_reveal(battle: Battle) -> list[RevealedSide]:
     if not Vote.objects.filter(battle=battle).exists():
         raise BattleError(_("Models are revealed only after the vote."))
     sides = []
+    by_side: dict[str, list[Answer]] = {"a": [], "b": []}
+    for answer in Answer.objects.filter(turn__battle=battle).order_by("turn__index", "id"):
+        by_side[answer.side].append(answer)
     for side in ("a", "b"):
         model = battle.model_for(side)
-        answers = list(Answer.objects.filter(turn__battle=battle, side=side))
+        answers = by_side[side]
         sides.append(
             RevealedSide(
                 side=side,

@@ -76,7 +76,17 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def _battle_or_none(battle_id: uuid.UUID) -> Battle | None:
-    return Battle.objects.select_related("model_a", "model_b").filter(pk=battle_id).first()
+    # Everything a vote reads (its domain labels, the reveal's organisations) in one query.
+    return (
+        Battle.objects.select_related(
+            "model_a__organisation",
+            "model_b__organisation",
+            "pool_prompt__domain",
+            "domain_hint",
+        )
+        .filter(pk=battle_id)
+        .first()
+    )
 
 
 def _page_context(battle: Battle | None = None) -> dict[str, Any]:

@@ -239,3 +239,82 @@ ARENA_DUPLICATE_PROMPT_WINDOW_DAYS = envint("ARENA_DUPLICATE_PROMPT_WINDOW_DAYS"
 # Estimated Jaccard similarity of character 5-shingles at or above which two prompts are
 # near-duplicates (MinHash, 64 hashes in 16 LSH bands of 4).
 ARENA_NEAR_DUPLICATE_JACCARD = envfloat("ARENA_NEAR_DUPLICATE_JACCARD", 0.8)
+
+# --- Production hardening and fault tolerance (docs/operators.md) -----------------------------
+# ARENA_PRODUCTION=1 refuses to start without a real SECRET_KEY and turns on the HTTPS-only
+# settings `manage.py check --deploy` asks for. ARENA_HTTPS=0 keeps production mode on a plain
+# http address (a private network, a local load test): cookies are then not marked secure and
+# nothing redirects to https.
+ARENA_PRODUCTION = envbool("ARENA_PRODUCTION", "False")
+if ARENA_PRODUCTION:
+    from django.core.exceptions import ImproperlyConfigured
+
+    if SECRET_KEY == "dev-only-insecure-key-change-me" or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured(
+            "ARENA_PRODUCTION=1 needs SECRET_KEY: a long random string, e.g. from "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+        )
+    if envbool("ARENA_HTTPS", "True"):
+        SECURE_SSL_REDIRECT = True
+        SESSION_COOKIE_SECURE = True
+        CSRF_COOKIE_SECURE = True
+        SECURE_HSTS_SECONDS = envint("ARENA_HSTS_SECONDS", 31536000)
+        SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("ARENA_HSTS_INCLUDE_SUBDOMAINS", "True")
+        SECURE_HSTS_PRELOAD = envbool("ARENA_HSTS_PRELOAD", "True")
+    # Behind a load balancer that terminates TLS and sets X-Forwarded-Proto (and strips any
+    # value a client sent), Django must read the scheme from that header.
+    if envbool("ARENA_TRUST_X_FORWARDED_PROTO", "False"):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+if DATABASE_URL:
+    # Connections are checked before reuse (CONN_HEALTH_CHECKS above), so a restarted
+    # PostgreSQL costs no failed request once it is back; an unreachable one fails fast.
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["connect_timeout"] = envint("ARENA_DB_CONNECT_TIMEOUT", 5)
+    # Under ASGI each request runs in a thread of its own, so a persistent connection is never
+    # reused and every request would open a new one: a pool per process keeps them open.
+    ARENA_DB_POOL_SIZE = envint("ARENA_DB_POOL_SIZE", 16 if ARENA_PRODUCTION else 0)
+    if ARENA_DB_POOL_SIZE:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        _db_options["pool"] = {
+            "min_size": min(2, ARENA_DB_POOL_SIZE),
+            "max_size": ARENA_DB_POOL_SIZE,
+            # Seconds a request waits for a free connection (or for the server) before 503.
+            "timeout": envfloat("ARENA_DB_POOL_TIMEOUT", 3.0),
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = envint("ARENA_DB_CONN_MAX_AGE", 60)
+if REDIS_URL:
+    # Redis down must not hang a request that only wanted to schedule a refit.
+    _redis_timeouts = {
+        "socket_connect_timeout": envfloat("ARENA_REDIS_TIMEOUT", 2.0),
+        "socket_timeout": envfloat("ARENA_REDIS_TIMEOUT", 2.0),
+    }
+    CACHES["default"]["OPTIONS"] = {
+        **_redis_timeouts,
+        "pool_class": "config.cache.SharedConnectionPool",
+    }
+    # Template fragments ({% cache %}) only save work: with Redis down they render afresh.
+    CACHES["template_fragments"] = {
+        "BACKEND": "config.cache.ReadThroughRedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": CACHES["default"]["OPTIONS"],
+    }
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(_redis_timeouts)
+    CELERY_BROKER_CONNECTION_TIMEOUT = envfloat("ARENA_REDIS_TIMEOUT", 2.0)
+    CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A database error a view did not expect (PostgreSQL down or restarting) answers 503.
+MIDDLEWARE.append("config.middleware.DatabaseUnavailableMiddleware")
+# NUL characters in the path, query or form: a clear 400 (PostgreSQL text cannot hold them).
+MIDDLEWARE.append("config.middleware.RejectNulCharactersMiddleware")
+# Seconds between catch-up checks by Celery beat: a refit runs when stored votes wait for one
+# (their refit could not be enqueued while the broker was down, or its worker was killed).
+ARENA_REFIT_CATCH_UP_SECONDS = envfloat("ARENA_REFIT_CATCH_UP_SECONDS", 30.0)
+CELERY_BEAT_SCHEDULE = {
+    "ratings-catch-up": {
+        "task": "ratings.tasks.refit_if_pending",
+        "schedule": ARENA_REFIT_CATCH_UP_SECONDS,
+    }
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")

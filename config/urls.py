@@ -10,3 +10,5 @@ urlpatterns = [
     path("", include("arena.urls")),
     path("", include("integrity.urls")),
 ]
+
+handler500 = "config.middleware.server_error"

@@ -33,8 +33,9 @@ _tier = {
 _snapshot = {
     "name": "snapshot",
     "in": "query",
-    "schema": {"type": "integer", "minimum": 1},
-    "description": "Snapshot id (default: the newest)",
+    # An empty value (as a form's "newest" choice sends) means the newest, like no value.
+    "schema": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "maxLength": 0}]},
+    "description": "Snapshot id (default, or empty: the newest)",
 }
 
 SNAPSHOT = {
@@ -223,6 +224,16 @@ def _json_response(description: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def schema() -> dict[str, Any]:
+    described = _read_api()
+    described["paths"].update(_voting_paths())
+    described["paths"].update(_page_paths())
+    for operations in described["paths"].values():
+        for operation in operations.values():
+            operation["responses"].setdefault("503", _unavailable)
+    return described
+
+
+def _read_api() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
@@ -348,7 +359,13 @@ def schema() -> dict[str, Any]:
                         {
                             "name": "days",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 366},
+                            # Empty means the default, as the page's form sends it.
+                            "schema": {
+                                "anyOf": [
+                                    {"type": "integer", "minimum": 1, "maximum": 366},
+                                    {"type": "string", "maxLength": 0},
+                                ]
+                            },
                             "description": "Sampling window in days, ending today (default 14)",
                         },
                     ],
@@ -376,5 +393,266 @@ def schema() -> dict[str, Any]:
                     },
                 }
             },
+        },
+    }
+
+
+# --- Voting (the same endpoints the arena page posts to) and the HTML pages ------------------
+_unavailable = {
+    "description": "The database is unreachable (PostgreSQL down or restarting); try again",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"error": {"type": "string"}}}
+        },
+        "text/html": {},
+    },
+}
+_csrf = {
+    "name": "X-CSRFToken",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The csrftoken cookie's value (every POST needs the cookie and this header)",
+}
+_accept = {
+    "name": "Accept",
+    "in": "header",
+    "schema": {"type": "string", "enum": ["application/json", "text/html"]},
+    "description": "application/json answers JSON; otherwise the answer is a redirect (302)",
+}
+_battle_id = {
+    "name": "battle_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+}
+_refused = {
+    "description": "Refused, with the reason",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"error": {"type": "string"}}}
+        },
+        "text/html": {},
+    },
+}
+_forbidden = {"description": "CSRF check failed, or the battle belongs to another voter"}
+_too_many = {
+    "description": "Over the generation rate limit (per voter or per network); see Retry-After",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"error": {"type": "string"}}}
+        },
+        "text/html": {},
+    },
+}
+_redirect = {"description": "Redirect to the battle page (form submissions)"}
+_turn = {
+    "description": "The new turn; stream it on the websocket",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "turn": {"type": "integer"},
+                    "prompt": {"type": "string"},
+                    "ws": {"type": "string"},
+                },
+            }
+        }
+    },
+}
+_html = {"description": "HTML page", "content": {"text/html": {}}}
+
+
+def _form(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        body["required"] = required
+    return {"content": {"application/x-www-form-urlencoded": {"schema": body}}}
+
+
+def _voting_paths() -> dict[str, Any]:
+    return {
+        "/battles/": {
+            "post": {
+                "summary": "Open a battle: a pool prompt (stored answers) or a typed prompt",
+                "tags": ["voting"],
+                "parameters": [_csrf, _accept],
+                "requestBody": _form(
+                    {
+                        "pool_prompt": {"type": "string", "pattern": "^[0-9]+$"},
+                        "prompt": {"type": "string"},
+                        "domain": {"type": "string"},
+                    }
+                ),
+                "responses": {
+                    "201": {
+                        "description": "The battle; stream it on the websocket `ws`",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "id": {"type": "string", "format": "uuid"},
+                                        "url": {"type": "string"},
+                                        "ws": {"type": "string"},
+                                        "prompt": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "302": _redirect,
+                    "400": _refused,
+                    "403": _forbidden,
+                    "429": _too_many,
+                },
+            }
+        },
+        "/battles/{battle_id}/vote": {
+            "post": {
+                "summary": "Vote on a completed battle (once); the answer reveals both models",
+                "tags": ["voting"],
+                "parameters": [_battle_id, _csrf, _accept],
+                "requestBody": {
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "outcome": {
+                                        "type": "string",
+                                        "enum": ["model_a", "model_b", "tie", "both_bad"],
+                                    }
+                                },
+                                "required": ["outcome"],
+                            }
+                        },
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "outcome": {
+                                        "type": "string",
+                                        "enum": ["model_a", "model_b", "tie", "both_bad"],
+                                    }
+                                },
+                                "required": ["outcome"],
+                            }
+                        },
+                    }
+                },
+                "responses": {
+                    "201": {
+                        "description": "Stored; both sides revealed",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "vote": {"type": "string"},
+                                        "counted": {"type": "boolean"},
+                                        "excluded_reason": {"type": ["string", "null"]},
+                                        "message": {"type": "string"},
+                                        "reveal": {"type": "array", "items": {"type": "object"}},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "302": _redirect,
+                    "400": _refused,
+                    "403": _forbidden,
+                    "404": _refused,
+                    "409": _refused,
+                },
+            }
+        },
+        "/battles/{battle_id}/turns": {
+            "post": {
+                "summary": "Ask both models a follow-up (live battles, before the vote)",
+                "tags": ["voting"],
+                "parameters": [_battle_id, _csrf, _accept],
+                "requestBody": _form({"prompt": {"type": "string"}}, ["prompt"]),
+                "responses": {
+                    "201": _turn,
+                    "302": _redirect,
+                    "400": _refused,
+                    "403": _forbidden,
+                    "429": _too_many,
+                    "404": _refused,
+                },
+            }
+        },
+        "/battles/{battle_id}/regenerate": {
+            "post": {
+                "summary": "Discard both answers of the last turn and stream them again",
+                "tags": ["voting"],
+                "parameters": [_battle_id, _csrf, _accept],
+                "responses": {
+                    "201": _turn,
+                    "302": _redirect,
+                    "400": _refused,
+                    "403": _forbidden,
+                    "429": _too_many,
+                    "404": _refused,
+                },
+            }
+        },
+    }
+
+
+def _page_paths() -> dict[str, Any]:
+    def page(summary: str, parameters: list[dict[str, Any]], *errors: str) -> dict[str, Any]:
+        responses: dict[str, Any] = {"200": _html}
+        for status in errors:
+            responses[status] = {"description": "Bad query or unknown object", **_html}
+        return {
+            "get": {
+                "summary": summary,
+                "tags": ["pages"],
+                "parameters": parameters,
+                "responses": responses,
+            }
+        }
+
+    slug = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "/": page("The arena: pick a prompt, watch two answers, vote", []),
+        "/battles/{battle_id}/": page("One battle (its voter's browser only)", [_battle_id], "404"),
+        "/leaderboard/": page("The leaderboard", [_domain, _tier, _snapshot], "400", "404"),
+        "/models/{slug}/": page("One model in every domain", [slug, _snapshot], "400", "404"),
+        "/snapshots/": page("Every published snapshot", []),
+        "/leaderboard/matrix/": page(
+            "Win-rate and battle-count matrices", [_domain, _tier, _snapshot], "400", "404"
+        ),
+        "/transparency/": page(
+            "Exclusions, sampling shares and model histories",
+            [
+                _snapshot,
+                {
+                    "name": "days",
+                    "in": "query",
+                    "schema": {
+                        "anyOf": [
+                            {"type": "integer", "minimum": 1, "maximum": 366},
+                            {"type": "string", "maxLength": 0},
+                        ]
+                    },
+                },
+            ],
+            "400",
+            "404",
+        ),
+        "/api/v1/schema": {
+            "get": {
+                "summary": "This description",
+                "tags": ["pages"],
+                "responses": {
+                    "200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}
+                },
+            }
         },
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -143,16 +144,27 @@ def snapshot_get(snapshot_id: int | None = None) -> RatingSnapshot | None:
         raise NotFound(f"No snapshot {snapshot_id}.") from None
 
 
+logger = logging.getLogger(__name__)
+
 # Snapshots never change, so a table read for one is cached; catalogue edits (names, prices)
 # show up when the entry expires or a new snapshot is published.
 CACHE_SECONDS = 600
 
 
 def _cached(key: str, compute: Callable[[], T]) -> T:
-    value = cache.get(key)
+    # The cache only saves work: with Redis down, compute from the database and say so once
+    # per read rather than fail the page.
+    try:
+        value = cache.get(key)
+    except Exception as exc:
+        logger.warning("cache unreachable, reading %s from the database (%s)", key[:80], exc)
+        return compute()
     if value is None:
         value = compute()
-        cache.set(key, value, CACHE_SECONDS)
+        try:
+            cache.set(key, value, CACHE_SECONDS)
+        except Exception as exc:
+            logger.warning("cache unreachable, %s not cached (%s)", key[:80], exc)
     return value
 
 

@@ -265,6 +265,11 @@ def _fit_domains(tallies: dict[int, np.ndarray]) -> list[_DomainResult]:
     return results
 
 
+def votes_pending() -> bool:
+    """Whether a stored vote (or a vote's changed status) waits for the next refit."""
+    return Vote.objects.filter(needs_tally=True).exists()
+
+
 def refit(*, force: bool = False) -> tuple[RatingSnapshot, bool]:
     """Fold changed votes into the tallies, fit every domain, write a snapshot.
 

@@ -22,15 +22,30 @@ LOCK_NAME = "ratings-refit"
 def schedule_refit() -> None:
     """Ask for one refit a few seconds from now; a burst of votes shares that one refit."""
     delay = settings.ARENA_REFIT_DEBOUNCE_SECONDS
-    if not cache.add(SCHEDULED_KEY, 1, timeout=int(delay) + settings.ARENA_REFIT_TIME_LIMIT):
+    try:
+        first = cache.add(SCHEDULED_KEY, 1, timeout=int(delay) + settings.ARENA_REFIT_TIME_LIMIT)
+    except Exception as exc:
+        # Redis (cache and broker) is down. The vote that asked is stored all the same; the
+        # periodic catch-up (refit_if_pending) refits once the broker is back. One line per
+        # vote, not a traceback: an outage would otherwise bury the log.
+        logger.warning("could not schedule a refit (cache unreachable: %s)", exc)
+        return
+    if not first:
         return  # one is already on its way and will see these votes
     try:
         refit_ratings.apply_async(countdown=delay)
     except Exception:
         # The vote is stored either way (the database is the source of truth); the next
         # scheduled refit will count it. Free the slot so the next vote tries again.
-        cache.delete(SCHEDULED_KEY)
+        _forget_scheduled()
         logger.exception("could not enqueue a refit")
+
+
+def _forget_scheduled() -> None:
+    try:
+        cache.delete(SCHEDULED_KEY)
+    except Exception as exc:
+        logger.warning("could not clear the refit debounce key (%s)", exc)
 
 
 @shared_task(
@@ -44,8 +59,31 @@ def schedule_refit() -> None:
 def refit_ratings(self: Task) -> int | None:
     """Write a snapshot of the current votes unless one exists; return its id."""
     # Free the debounce slot first: votes stored from now on need a refit after this one.
-    cache.delete(SCHEDULED_KEY)
-    with single_flight(LOCK_NAME, timeout=settings.ARENA_REFIT_TIME_LIMIT + 30) as acquired:
+    _forget_scheduled()
+    return _refit_single_flight(self)
+
+
+@shared_task(
+    bind=True,
+    soft_time_limit=settings.ARENA_REFIT_SOFT_TIME_LIMIT,
+    time_limit=settings.ARENA_REFIT_TIME_LIMIT,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=5,
+)
+def refit_if_pending(self: Task) -> int | None:
+    """Refit if stored votes wait for one (beat runs it every ARENA_REFIT_CATCH_UP_SECONDS).
+
+    Votes stored while the broker was down, or whose refit died with its worker, are counted
+    by the next catch-up, without waiting for another vote to ask.
+    """
+    if not services.votes_pending():
+        return None
+    return _refit_single_flight(self)
+
+
+def _refit_single_flight(task: Task) -> int | None:
+    with single_flight(LOCK_NAME) as acquired:
         if not acquired:
             # A refit is running and may have read the votes before ours: queue one after it.
             schedule_refit()
@@ -55,7 +93,7 @@ def refit_ratings(self: Task) -> int | None:
         except OperationalError as exc:
             # A vote changed under the refit's snapshot (PostgreSQL serialization failure):
             # nothing was written; run again on fresh data.
-            raise self.retry(exc=exc, countdown=1) from exc
+            raise task.retry(exc=exc, countdown=1) from exc
         except SoftTimeLimitExceeded:
             # The transaction rolled back: the last good snapshot keeps serving.
             logger.error("refit exceeded its soft time limit")

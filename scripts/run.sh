@@ -13,7 +13,7 @@ PORT="${PORT:-8000}"
 mkdir -p var
 python manage.py migrate --noinput -v0
 python manage.py load_demo
-celery -A config worker --concurrency 1 --loglevel INFO >var/worker.log 2>&1 &
+celery -A config worker --beat --concurrency 1 --loglevel INFO >var/worker.log 2>&1 &
 WORKER=$!
 LOCAL=""
 if [ "${LOCAL_MODEL:-0}" = 1 ]; then

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.db import connection
 
 from arena import services
 from arena.backends import Finished
 from arena.models import Vote
 from config.celery import app as celery_app
-from ratings.locks import single_flight
+from ratings.locks import file_lock, single_flight
 from ratings.models import RatingSnapshot
 from ratings.tasks import LOCK_NAME, refit_ratings
 from tests.conftest import ALICE
@@ -81,7 +87,7 @@ def test_a_burst_of_votes_produces_a_handful_of_refits_never_two_at_once(
 
 def test_a_refit_waits_its_turn_while_another_holds_the_lock(worker, models) -> None:
     vote = Vote.objects.create(model_a=models[0], model_b=models[1], outcome="model_a")
-    with single_flight(LOCK_NAME, timeout=60) as acquired:
+    with single_flight(LOCK_NAME) as acquired:
         assert acquired
         refit_ratings.delay()
         time.sleep(2.5)  # the task ran, found the lock taken, and queued one for later
@@ -90,19 +96,59 @@ def test_a_refit_waits_its_turn_while_another_holds_the_lock(worker, models) -> 
     assert _wait_for_snapshot_of(vote.pk).votes_counted == 1
 
 
-def test_two_holders_cannot_share_the_lock(redis_url) -> None:
-    with single_flight("test-lock", timeout=10) as first:
-        with single_flight("test-lock", timeout=10) as second:
+def test_two_holders_cannot_share_the_lock(postgres) -> None:
+    with single_flight("test-lock") as first:
+        with single_flight("test-lock") as second:
             assert (first, second) == (True, False)
-    with single_flight("test-lock", timeout=10) as again:
+    with single_flight("test-lock") as again:
         assert again
 
 
+HOLD_THE_LOCK = """
+import time
+from ratings.locks import file_lock, single_flight
+with single_flight("test-lock") as acquired:
+    print(acquired, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_lock_whose_holder_was_killed_is_free_at_once(postgres) -> None:
+    db = connection.settings_dict
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", HOLD_THE_LOCK],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "True"
+        with single_flight("test-lock") as acquired:
+            assert not acquired
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while True:
+            with single_flight("test-lock") as acquired:
+                if acquired:
+                    break
+            assert time.monotonic() < deadline, "the dead holder's lock was not released"
+            time.sleep(0.05)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+
+
 def test_the_embedded_file_lock_is_exclusive_too(settings, tmp_path) -> None:
-    settings.REDIS_URL = ""
     settings.DATA_DIR = tmp_path
-    with single_flight("test-lock", timeout=10) as first:
-        with single_flight("test-lock", timeout=10) as second:
+    with file_lock("test-lock") as first:
+        with file_lock("test-lock") as second:
             assert (first, second) == (True, False)
-    with single_flight("test-lock", timeout=10) as again:
+    with file_lock("test-lock") as again:
         assert again

@@ -175,7 +175,10 @@ def test_the_snapshot_list_links_every_snapshot(client: Client, snapshot) -> Non
 def test_the_openapi_schema_describes_every_api_path(client: Client, snapshot) -> None:
     schema = client.get("/api/v1/schema").json()
     assert schema["openapi"].startswith("3.")
-    for path in schema["paths"]:
+    # Every read endpoint answers (the voting POSTs and the pages are fuzzed in test_fuzz_api).
+    for path, operations in schema["paths"].items():
+        if not path.startswith(("/api/", "/export/")) or "get" not in operations:
+            continue
         query = "?domain=overall" if "leaderboard" in path else ""
         url = path.replace("{slug}", "alpha-7b")
         assert client.get(url + query).status_code == 200, path

@@ -1,0 +1,412 @@
+"""Votes per second through the full HTTP path, with every vote accounted for.
+
+    .venv/bin/python bench/load.py [--seconds 60] [--voters 64] [--web-processes 2]
+
+Starts the production stack of its own (bench/stack.py: a private PostgreSQL cluster and Redis,
+uvicorn in --web-processes processes, a separate Celery worker with beat; ARENA_PRODUCTION=1,
+DEBUG off), loads the real LLMFAO answer pool from ../shared/data when present (a synthetic
+pool of the same size of answer otherwise), then runs --voters concurrent voters for --seconds.
+Each voter is a browser: it opens the arena page once (voter cookie and CSRF token), then loops
+over full battles:
+
+    POST /battles/ (a random pool prompt)  ->  websocket /ws/battles/<id>/ until "complete"
+    (pool answers streamed with ARENA_POOL_CHUNK_DELAY=0)  ->  POST /battles/<id>/vote
+
+Afterwards it checks, in the database, that every acknowledged vote (201) is stored with its
+outcome, that nothing else was stored, that no battle has two votes, and that no response was a
+5xx; it prints throughput and p50/p99 latency of each step and of the whole battle, and the CPU
+seconds used by the load generator and by the server processes (all on the same machine).
+Exit status 1 if any integrity check fails.
+
+The load generator is the same code the CI load test (tests/faults/test_load.py) runs briefly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+if str(BASE_DIR) not in sys.path:
+    sys.path.insert(0, str(BASE_DIR))
+
+import aiohttp  # noqa: E402
+
+from bench.stack import Stack, missing_servers  # noqa: E402
+
+OUTCOMES = ("model_a", "model_b", "tie", "both_bad")
+STEPS = ("create", "stream", "vote", "battle")
+
+
+@dataclass
+class LoadResult:
+    started: float = 0.0
+    measured_from: float = 0.0
+    ended: float = 0.0
+    acknowledged: dict[str, str] = field(default_factory=dict)  # battle id -> outcome
+    acknowledged_at: list[float] = field(default_factory=list)  # perf_counter of each
+    battles: set[str] = field(default_factory=set)  # every battle this run opened
+    statuses: Counter[int] = field(default_factory=Counter)
+    server_errors: list[str] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STEPS})
+    measured_votes: int = 0
+
+    @property
+    def measured_seconds(self) -> float:
+        return self.ended - self.measured_from
+
+    @property
+    def votes_per_second(self) -> float:
+        return self.measured_votes / self.measured_seconds if self.measured_seconds else 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Voter:
+    """One browser: its cookies, its CSRF token, and a loop of full battles."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str, rng: random.Random) -> None:
+        self.session = session
+        self.base = base
+        self.ws_base = "ws" + base[len("http") :]
+        self.rng = rng
+        self.headers: dict[str, str] = {}
+
+    async def open_page(self, result: LoadResult) -> None:
+        async with self.session.get(self.base + "/") as response:
+            await response.read()
+            self._count(result, response.status, "GET /")
+            if response.status != 200:
+                raise RuntimeError(f"GET / answered {response.status}")
+            cookies = {name: morsel.value for name, morsel in response.cookies.items()}
+        self.headers = {
+            "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+            "X-CSRFToken": cookies["csrftoken"],
+            "Accept": "application/json",
+            "Referer": self.base + "/",
+        }
+
+    def _count(self, result: LoadResult, status: int, what: str) -> None:
+        result.statuses[status] += 1
+        if status >= 500:
+            result.server_errors.append(f"{what}: {status}")
+
+    async def battle(self, result: LoadResult, prompt_ids: list[int], measure: bool) -> None:
+        t0 = time.perf_counter()
+        data = {"pool_prompt": str(self.rng.choice(prompt_ids))}
+        async with self.session.post(
+            self.base + "/battles/", data=data, headers=self.headers
+        ) as response:
+            body = await response.read()
+            self._count(result, response.status, "POST /battles/")
+            if response.status != 201:
+                result.failures[f"create {response.status}"] += 1
+                return
+            battle = json.loads(body)
+        result.battles.add(battle["id"])
+        t1 = time.perf_counter()
+        async with self.session.ws_connect(
+            self.ws_base + battle["ws"],
+            headers={"Origin": self.base, "Cookie": self.headers["Cookie"]},
+        ) as ws:
+            votable = False
+            async for message in ws:
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    break
+                frame = json.loads(message.data)
+                if frame["type"] == "complete":
+                    votable = bool(frame["votable"])
+                    break
+                if frame["type"] == "error":
+                    result.failures[f"stream error: {frame['message']}"] += 1
+                    return
+        if not votable:
+            result.failures["stream ended without a votable battle"] += 1
+            return
+        t2 = time.perf_counter()
+        outcome = self.rng.choice(OUTCOMES)
+        async with self.session.post(
+            f"{self.base}/battles/{battle['id']}/vote",
+            data={"outcome": outcome},
+            headers=self.headers,
+        ) as response:
+            await response.read()
+            self._count(result, response.status, "POST vote")
+            if response.status != 201:
+                result.failures[f"vote {response.status}"] += 1
+                return
+        t3 = time.perf_counter()
+        result.acknowledged[battle["id"]] = outcome
+        result.acknowledged_at.append(t3)
+        if measure:
+            result.measured_votes += 1
+            for step, seconds in zip(STEPS, (t1 - t0, t2 - t1, t3 - t2, t3 - t0), strict=True):
+                result.latencies[step].append(seconds * 1000)
+
+
+async def run_load(
+    base: str,
+    *,
+    prompt_ids: list[int],
+    voters: int,
+    seconds: float,
+    warmup: float = 0.0,
+    seed: int = 1,
+    stop: asyncio.Event | None = None,
+) -> LoadResult:
+    """Run `voters` concurrent voters for `warmup` + `seconds`; measure the last `seconds`.
+
+    A battle that is under way at the end is finished (and its vote counted) before returning.
+    """
+    result = LoadResult()
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
+    ) as session:
+        rng = random.Random(seed)
+        crowd = [Voter(session, base, random.Random(rng.random())) for _ in range(voters)]
+        await asyncio.gather(*(v.open_page(result) for v in crowd))
+        result.started = time.perf_counter()
+        result.measured_from = result.started + warmup
+        deadline = result.measured_from + seconds
+
+        async def loop(voter: Voter) -> None:
+            while time.perf_counter() < deadline and not (stop and stop.is_set()):
+                began = time.perf_counter()
+                try:
+                    await voter.battle(result, prompt_ids, measure=began >= result.measured_from)
+                except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                    result.failures[f"{type(exc).__name__}"] += 1
+                    await asyncio.sleep(0.05)
+
+        await asyncio.gather(*(loop(v) for v in crowd))
+        result.ended = time.perf_counter()
+    return result
+
+
+@dataclass
+class Integrity:
+    acknowledged: int
+    stored: int
+    duplicates: int
+    lost: list[str]
+    unacknowledged: list[str]
+    wrong_outcome: list[str]
+    server_errors: int
+
+    @property
+    def ok(self) -> bool:
+        return not (self.duplicates or self.lost or self.unacknowledged or self.wrong_outcome) and (
+            self.server_errors == 0
+        )
+
+
+def check_integrity(stack: Stack, result: LoadResult) -> Integrity:
+    """Compare what the voters were told with what the database holds for this run's battles."""
+    rows = [
+        row
+        for row in stack.sql(
+            "SELECT battle_id::text, outcome FROM arena_vote WHERE battle_id IS NOT NULL"
+        )
+        if row[0] in result.battles
+    ]
+    stored: dict[str, str] = {}
+    duplicates = 0
+    for battle_id, outcome in rows:
+        if battle_id in stored:
+            duplicates += 1
+        stored[str(battle_id)] = str(outcome)
+    acknowledged = result.acknowledged
+    return Integrity(
+        acknowledged=len(acknowledged),
+        stored=len(rows),
+        duplicates=duplicates,
+        lost=sorted(set(acknowledged) - set(stored)),
+        unacknowledged=sorted(set(stored) - set(acknowledged)),
+        wrong_outcome=sorted(
+            b for b in acknowledged if b in stored and stored[b] != acknowledged[b]
+        ),
+        server_errors=len(result.server_errors),
+    )
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of the given processes and their children that exited."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15]) / ticks  # utime stime cutime cstime
+    return total
+
+
+def _group_pids(leader: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == leader:  # process group id
+                pids.append(int(entry.name))
+    return pids
+
+
+def _postgres_pids(stack: Stack) -> list[int]:
+    pid_file = stack.postgres.data / "postmaster.pid"
+    try:
+        leader = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    return [leader] + [
+        int(e.name)
+        for e in Path("/proc").iterdir()
+        if e.name.isdigit() and _parent(int(e.name)) == leader
+    ]
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def prompt_ids_of(stack: Stack) -> list[int]:
+    rows = stack.sql(
+        "SELECT prompt_id FROM arena_poolanswer WHERE text <> '' GROUP BY prompt_id "
+        "HAVING count(*) >= 2 ORDER BY prompt_id"
+    )
+    return [int(r[0]) for r in rows]  # type: ignore[call-overload]
+
+
+def report(result: LoadResult, integrity: Integrity, cpu: dict[str, float]) -> str:
+    lines = [
+        f"measured window: {result.measured_seconds:.1f} s, {result.measured_votes} votes "
+        f"acknowledged: {result.votes_per_second:.1f} votes/s (full battles per second)",
+        "latency (ms)      p50      p90      p99      max",
+    ]
+    for step in STEPS:
+        values = result.latencies[step]
+        lines.append(
+            f"  {step:<10} {percentile(values, 50):8.1f} {percentile(values, 90):8.1f} "
+            f"{percentile(values, 99):8.1f} {max(values, default=float('nan')):8.1f}"
+        )
+    lines.append(
+        f"integrity: acknowledged {integrity.acknowledged}, stored {integrity.stored}, "
+        f"duplicates {integrity.duplicates}, lost {len(integrity.lost)}, stored but not "
+        f"acknowledged {len(integrity.unacknowledged)}, wrong outcome "
+        f"{len(integrity.wrong_outcome)}, 5xx {integrity.server_errors} -> "
+        + ("OK" if integrity.ok else "FAILED")
+    )
+    lines.append(f"responses by status: {dict(sorted(result.statuses.items()))}")
+    if result.failures:
+        lines.append(f"battles not completed: {dict(result.failures)}")
+    if cpu:
+        wall = result.ended - result.started
+        lines.append(
+            "CPU seconds over the run ("
+            + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
+            + f") in {wall:.1f} s wall on {os.cpu_count()} cores"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="measured window")
+    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured start")
+    parser.add_argument("--voters", type=int, default=64, help="concurrent voters")
+    parser.add_argument("--web-processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--pool", type=Path, default=None, help="answer pool folder")
+    parser.add_argument("--synthetic", action="store_true", help="use a synthetic answer pool")
+    parser.add_argument("--json", type=Path, default=None, help="save the figures here")
+    args = parser.parse_args()
+    missing = missing_servers()
+    if missing:
+        print(f"cannot start a private stack: {missing}", file=sys.stderr)
+        return 2
+    pool = args.pool
+    shared_pool = Path(os.getenv("ARENA_SHARED_DATA", BASE_DIR.parent / "shared" / "data"))
+    shared_pool = shared_pool / "llmfao-answers"
+    if pool is None and not args.synthetic and (shared_pool / "results.jsonl").is_file():
+        pool = shared_pool
+    stack = Stack(Path(tempfile.mkdtemp(prefix="arena-load-")), web_processes=args.web_processes)
+    try:
+        stack.start(pool)
+        prompt_ids = prompt_ids_of(stack)
+        print(
+            f"stack up: {args.web_processes} uvicorn processes, 1 Celery worker, private "
+            f"PostgreSQL and Redis; pool: {pool or 'synthetic'} ({len(prompt_ids)} prompts); "
+            f"{args.voters} voters, {args.warmup:g} s warm-up + {args.seconds:g} s measured",
+            flush=True,
+        )
+        server_groups = [p.pid for p in (stack.web, stack.worker) if p is not None]
+        before = {
+            "load generator": sum(os.times()[:2]),
+            "web": _cpu_seconds(_group_pids(server_groups[0])),
+            "worker": _cpu_seconds(_group_pids(server_groups[1])),
+            "postgres": _cpu_seconds(_postgres_pids(stack)),
+        }
+        result = asyncio.run(
+            run_load(
+                stack.url,
+                prompt_ids=prompt_ids,
+                voters=args.voters,
+                seconds=args.seconds,
+                warmup=args.warmup,
+            )
+        )
+        after = {
+            "load generator": sum(os.times()[:2]),
+            "web": _cpu_seconds(_group_pids(server_groups[0])),
+            "worker": _cpu_seconds(_group_pids(server_groups[1])),
+            "postgres": _cpu_seconds(_postgres_pids(stack)),
+        }
+        integrity = check_integrity(stack, result)
+        print(report(result, integrity, {k: after[k] - before[k] for k in before}))
+        if args.json:
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "votes_per_second": result.votes_per_second,
+                        "measured_votes": result.measured_votes,
+                        "seconds": result.measured_seconds,
+                        "latency_ms": {
+                            s: {q: percentile(result.latencies[s], q) for q in (50, 90, 99)}
+                            for s in STEPS
+                        },
+                        "integrity_ok": integrity.ok,
+                        "statuses": result.statuses,
+                    },
+                    indent=2,
+                )
+            )
+        return 0 if integrity.ok else 1
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
