@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -176,10 +177,22 @@ def _newest_if_none(snapshot_id: int | None) -> int | None:
     return latest.pk if latest else None
 
 
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+def _known_shape(domain_slug: str, tier_slug: str | None) -> None:
+    """Refuse what cannot be a domain or tier slug before it reaches a cache key."""
+    if not _SLUG.fullmatch(domain_slug):
+        raise NotFound(f"No domain {domain_slug[:60]!r}.")
+    if tier_slug is not None and not _SLUG.fullmatch(tier_slug):
+        raise NotFound(f"No tier {tier_slug[:60]!r}.")
+
+
 def leaderboard_get(
     *, domain_slug: str = "overall", snapshot_id: int | None = None, tier_slug: str | None = None
 ) -> Leaderboard:
     """Return one domain's table in one snapshot (see `_leaderboard`), from cache when possible."""
+    _known_shape(domain_slug, tier_slug)
     snapshot_id = _newest_if_none(snapshot_id)
     if snapshot_id is None:
         return _leaderboard(domain_slug, None, tier_slug)
@@ -583,6 +596,7 @@ def matrix_get(
     The models and their order are exactly the leaderboard's (`leaderboard_get`), so a tier
     restricts the matrix to the models the tier's table shows.
     """
+    _known_shape(domain_slug, tier_slug)
     snapshot_id = _newest_if_none(snapshot_id)
     if snapshot_id is None:
         board = leaderboard_get(domain_slug=domain_slug, tier_slug=tier_slug)

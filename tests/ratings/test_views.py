@@ -188,3 +188,19 @@ def test_the_openapi_schema_describes_every_api_path(client: Client, snapshot) -
         ]["schema"]["properties"]["entries"]["items"]["properties"]
     )
     assert entry_fields == set(client.get("/api/v1/leaderboard").json()["entries"][0])
+
+
+@pytest.mark.parametrize("path", ["/api/v1/leaderboard", "/api/v1/matrix"])
+def test_what_cannot_be_a_slug_is_refused_before_any_cache_key(
+    client: Client, snapshot, path: str
+) -> None:
+    import warnings
+
+    from django.core.cache.backends.base import CacheKeyWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheKeyWarning)
+        for query in ("domain=c%C3%B6ding%20x", "domain=coding&tier=a%0Ab"):
+            response = client.get(f"{path}?{query}")
+            assert response.status_code == 404
+            assert response.json()["error"].startswith(("No domain", "No tier"))
