@@ -9,36 +9,24 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from integrity.selectors import NotFound, SamplingTable, Transparency, transparency_get
+from integrity.selectors import SamplingTable, Transparency, transparency_get
+from ratings.http import BadQuery, refusals, snapshot_param
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 366
 
 
-class BadQuery(Exception):
-    pass
-
-
 def _get(request: HttpRequest) -> Transparency:
-    raw_snapshot = request.GET.get("snapshot") or None
-    if raw_snapshot is not None and not raw_snapshot.isdigit():
-        raise BadQuery(_("snapshot must be a snapshot id (a whole number)."))
     raw_days = request.GET.get("days") or str(DEFAULT_DAYS)
     if not raw_days.isdigit() or not 1 <= int(raw_days) <= MAX_DAYS:
         raise BadQuery(_("days must be a whole number from 1 to %(n)d.") % {"n": MAX_DAYS})
-    return transparency_get(
-        snapshot_id=int(raw_snapshot) if raw_snapshot else None, days=int(raw_days)
-    )
+    return transparency_get(snapshot_id=snapshot_param(request), days=int(raw_days))
 
 
 @require_GET
+@refusals("page")
 def transparency_page(request: HttpRequest) -> HttpResponse:
-    try:
-        report = _get(request)
-    except BadQuery as exc:
-        return render(request, "ratings/error.html", {"message": str(exc)}, status=400)
-    except NotFound as exc:
-        return render(request, "ratings/error.html", {"message": str(exc)}, status=404)
+    report = _get(request)
     return render(request, "integrity/transparency.html", {"report": report})
 
 
@@ -56,13 +44,9 @@ def _sampling_json(table: SamplingTable) -> list[dict[str, Any]]:
 
 
 @require_GET
+@refusals("json")
 def api_transparency(request: HttpRequest) -> JsonResponse:
-    try:
-        report = _get(request)
-    except BadQuery as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
-    except NotFound as exc:
-        return JsonResponse({"error": str(exc)}, status=404)
+    report = _get(request)
     snapshot = report.snapshot
     return JsonResponse(
         {

@@ -14,11 +14,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from ratings import exports, openapi
+from ratings.http import refusals, snapshot_param
 from ratings.selectors import (
     Entry,
     Leaderboard,
     ModelProfile,
-    NotFound,
     PairMatrix,
     leaderboard_get,
     matrix_get,
@@ -28,33 +28,18 @@ from ratings.selectors import (
 )
 
 
-class BadQuery(Exception):
-    pass
-
-
 def _board(request: HttpRequest) -> Leaderboard:
-    raw_snapshot = request.GET.get("snapshot") or None
-    if raw_snapshot is not None and not raw_snapshot.isdigit():
-        raise BadQuery("snapshot must be a snapshot id (a whole number).")
     return leaderboard_get(
         domain_slug=request.GET.get("domain") or "overall",
-        snapshot_id=int(raw_snapshot) if raw_snapshot else None,
+        snapshot_id=snapshot_param(request),
         tier_slug=request.GET.get("tier") or None,
     )
 
 
-def _error(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
-
-
 @require_GET
+@refusals("page")
 def leaderboard_page(request: HttpRequest) -> HttpResponse:
-    try:
-        board = _board(request)
-    except BadQuery as exc:
-        return render(request, "ratings/error.html", {"message": str(exc)}, status=400)
-    except NotFound as exc:
-        return render(request, "ratings/error.html", {"message": str(exc)}, status=404)
+    board = _board(request)
     overview = overview_get(board.snapshot.pk) if board.snapshot else None
     return render(request, "ratings/leaderboard.html", {"board": board, "overview": overview})
 
@@ -86,13 +71,9 @@ def _entry_json(e: Entry) -> dict[str, Any]:
 
 
 @require_GET
+@refusals("json")
 def api_leaderboard(request: HttpRequest) -> JsonResponse:
-    try:
-        board = _board(request)
-    except BadQuery as exc:
-        return _error(400, str(exc))
-    except NotFound as exc:
-        return _error(404, str(exc))
+    board = _board(request)
     snapshot = board.snapshot
     return JsonResponse(
         {
@@ -115,13 +96,9 @@ def _csv_response(lines: Any, filename: str) -> StreamingHttpResponse:
 
 
 @require_GET
+@refusals("text")
 def export_leaderboard_csv(request: HttpRequest) -> HttpResponse:
-    try:
-        board = _board(request)
-    except BadQuery as exc:
-        return HttpResponse(str(exc), status=400, content_type="text/plain")
-    except NotFound as exc:
-        return HttpResponse(str(exc), status=404, content_type="text/plain")
+    board = _board(request)
     tier = f"-{board.tier.slug}" if board.tier else ""
     snapshot = board.snapshot.pk if board.snapshot else "none"
     name = f"leaderboard-{board.domain.slug}{tier}-{snapshot}.csv"
@@ -136,14 +113,9 @@ def export_votes_csv(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @require_GET
+@refusals("page")
 def model_page(request: HttpRequest, slug: str) -> HttpResponse:
-    raw_snapshot = request.GET.get("snapshot") or None
-    if raw_snapshot is not None and not raw_snapshot.isdigit():
-        return render(request, "ratings/error.html", {"message": "Bad snapshot id."}, status=400)
-    try:
-        profile = model_profile_get(slug, snapshot_id=int(raw_snapshot) if raw_snapshot else None)
-    except NotFound as exc:
-        return render(request, "ratings/error.html", {"message": str(exc)}, status=404)
+    profile = model_profile_get(slug, snapshot_id=snapshot_param(request))
     return render(request, "ratings/model.html", {"profile": profile})
 
 
@@ -179,29 +151,18 @@ def api_schema(request: HttpRequest) -> JsonResponse:
     return JsonResponse(openapi.schema(), json_dumps_params={"ensure_ascii": False})
 
 
-def _snapshot_param(request: HttpRequest) -> int | None:
-    raw = request.GET.get("snapshot") or None
-    if raw is not None and not raw.isdigit():
-        raise BadQuery("snapshot must be a snapshot id (a whole number).")
-    return int(raw) if raw else None
-
-
 def _matrix(request: HttpRequest) -> PairMatrix:
     return matrix_get(
         domain_slug=request.GET.get("domain") or "overall",
         tier_slug=request.GET.get("tier") or None,
-        snapshot_id=_snapshot_param(request),
+        snapshot_id=snapshot_param(request),
     )
 
 
 @require_GET
+@refusals("page")
 def matrix_page(request: HttpRequest) -> HttpResponse:
-    try:
-        matrix = _matrix(request)
-    except BadQuery as exc:
-        return render(request, "ratings/error.html", {"message": str(exc)}, status=400)
-    except NotFound as exc:
-        return render(request, "ratings/error.html", {"message": str(exc)}, status=404)
+    matrix = _matrix(request)
     return render(request, "ratings/matrix.html", {"matrix": matrix})
 
 
@@ -213,13 +174,9 @@ WIN_RATE_DEFINITION = (
 
 
 @require_GET
+@refusals("json")
 def api_matrix(request: HttpRequest) -> JsonResponse:
-    try:
-        matrix = _matrix(request)
-    except BadQuery as exc:
-        return _error(400, str(exc))
-    except NotFound as exc:
-        return _error(404, str(exc))
+    matrix = _matrix(request)
     snapshot = matrix.snapshot
     return JsonResponse(
         {
@@ -298,11 +255,7 @@ def _profile_json(profile: ModelProfile) -> dict[str, Any]:
 
 
 @require_GET
+@refusals("json")
 def api_model(request: HttpRequest, slug: str) -> JsonResponse:
-    try:
-        profile = model_profile_get(slug, snapshot_id=_snapshot_param(request))
-    except BadQuery as exc:
-        return _error(400, str(exc))
-    except NotFound as exc:
-        return _error(404, str(exc))
+    profile = model_profile_get(slug, snapshot_id=snapshot_param(request))
     return JsonResponse(_profile_json(profile), json_dumps_params={"ensure_ascii": False})
