@@ -173,16 +173,7 @@ def lifecycle_models() -> list[LifecycleModel]:
         .select_related("snapshot")
         .order_by("model_id", "snapshot_id")
     ):
-        history[row.model_id].append(
-            HistoryPoint(
-                row.snapshot_id,
-                row.snapshot.created_at,
-                row.rating,
-                row.rating_lower,
-                row.rating_upper,
-                row.votes,
-            )
-        )
+        history[row.model_id].append(HistoryPoint.of(row))
     return [LifecycleModel(m, history.get(m.pk, [])) for m in models]
 
 

@@ -431,6 +431,18 @@ class HistoryPoint:
     rating_upper: float | None
     votes: int
 
+    @classmethod
+    def of(cls, row: RatingRow) -> HistoryPoint:
+        """A model's overall row in one snapshot (its `snapshot` loaded with it)."""
+        return cls(
+            row.snapshot_id,
+            row.snapshot.created_at,
+            row.rating,
+            row.rating_lower,
+            row.rating_upper,
+            row.votes,
+        )
+
     def as_json(self) -> dict[str, object]:
         """The form every API that publishes a rating history uses."""
         return {
@@ -485,14 +497,7 @@ def model_profile_get(slug: str, *, snapshot_id: int | None = None) -> ModelProf
         ]
     records = _head_to_head(snapshot, model) if snapshot is not None else []
     history = [
-        HistoryPoint(
-            row.snapshot_id,
-            row.snapshot.created_at,
-            row.rating,
-            row.rating_lower,
-            row.rating_upper,
-            row.votes,
-        )
+        HistoryPoint.of(row)
         for row in RatingRow.objects.filter(
             model=model,
             domain__includes_all=True,

@@ -48,14 +48,19 @@ def _forget_scheduled() -> None:
         logger.warning("could not clear the refit debounce key (%s)", exc)
 
 
-@shared_task(
-    bind=True,
-    soft_time_limit=settings.ARENA_REFIT_SOFT_TIME_LIMIT,
-    time_limit=settings.ARENA_REFIT_TIME_LIMIT,
-    acks_late=True,
-    ignore_result=True,
-    max_retries=5,
-)
+# Both refit tasks: bounded in time, acknowledged only when done (a killed worker's refit is
+# redelivered), retried on a locked or unreachable database.
+REFIT_TASK_OPTIONS = {
+    "bind": True,
+    "soft_time_limit": settings.ARENA_REFIT_SOFT_TIME_LIMIT,
+    "time_limit": settings.ARENA_REFIT_TIME_LIMIT,
+    "acks_late": True,
+    "ignore_result": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(**REFIT_TASK_OPTIONS)
 def refit_ratings(self: Task) -> int | None:
     """Write a snapshot of the current votes unless one exists; return its id."""
     # Free the debounce slot first: votes stored from now on need a refit after this one.
@@ -63,14 +68,7 @@ def refit_ratings(self: Task) -> int | None:
     return _refit_single_flight(self)
 
 
-@shared_task(
-    bind=True,
-    soft_time_limit=settings.ARENA_REFIT_SOFT_TIME_LIMIT,
-    time_limit=settings.ARENA_REFIT_TIME_LIMIT,
-    acks_late=True,
-    ignore_result=True,
-    max_retries=5,
-)
+@shared_task(**REFIT_TASK_OPTIONS)
 def refit_if_pending(self: Task) -> int | None:
     """Refit if stored votes wait for one (beat runs it every ARENA_REFIT_CATCH_UP_SECONDS).
 
