@@ -70,13 +70,48 @@ def catalogue_names() -> list[str]:
     return sorted(n for n in names if len(n.strip()) >= MIN_NAME_LENGTH)
 
 
+# Between the words of a name, text may put spaces, hyphens or underscores ("GPT 4", "gpt_4").
+_GAP = r"[\s\-_]*"
+_WORD_EDGE_BEFORE = r"(?<![a-z0-9])"
+_WORD_EDGE_AFTER = r"(?![a-z0-9])"
+
+
+def _trie_alternation(names: list[str], end: str) -> str:
+    """One regex matching any of `names`, arranged as a trie: branches share their prefixes.
+
+    Python's re tries the branches of a plain alternation one after another at every position
+    of the text, so a few hundred names made each answer's scan slow; as a trie, each position
+    costs one branch per distinct first character. A longer name is tried before a name that
+    is its prefix, so the longest name at a position wins. `end` follows each complete name.
+    """
+    trie: dict[str, dict] = {}
+    for name in names:
+        node = trie
+        for ch in name:
+            node = node.setdefault(_GAP if ch == " " else re.escape(ch), {})
+        node[""] = {}  # a name ends here
+
+    def emit(node: dict[str, dict]) -> str:
+        branches = [atom + emit(child) for atom, child in sorted(node.items()) if atom]
+        if "" in node:
+            branches.append(end)  # last: longer names first
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return emit(trie)
+
+
 @lru_cache(maxsize=8)
 def _pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    normalised = {normalise(n.strip()) for n in names} - {""}
+    # Whole Latin words only, but "我是Claude" counts: CJK letters are not a word boundary, and
+    # names in CJK script match anywhere.
+    latin = sorted(n for n in normalised if not _has_cjk(n))
+    cjk = sorted(n for n in normalised if _has_cjk(n))
     parts = []
-    for name in sorted({normalise(n.strip()) for n in names}, key=len, reverse=True):
-        escaped = re.escape(name).replace(r"\ ", r"[\s\-_]*")
-        # Whole Latin words only, but "我是Claude" counts: CJK letters are not a boundary.
-        parts.append(escaped if _has_cjk(name) else rf"(?<![a-z0-9]){escaped}(?![a-z0-9])")
+    if latin:
+        parts.append(_WORD_EDGE_BEFORE + _trie_alternation(latin, _WORD_EDGE_AFTER))
+    if cjk:
+        parts.append(_trie_alternation(cjk, ""))
     return re.compile("|".join(parts) or r"(?!)")
 
 

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arena import services
-from arena.identity import find_identity
+from arena.identity import find_identity, normalise
 from arena.models import Battle, LanguageModel, Organisation
 from tests.conftest import ALICE
 
@@ -66,3 +70,30 @@ def test_a_vote_on_a_leaking_battle_is_kept_but_not_counted(pool_prompt, client)
     vote = services.vote_cast(battle=battle, outcome="model_a", voter_id=ALICE)
     assert vote.excluded_reason == "identity_leak"
     assert Battle.objects.get(pk=battle.pk).vote.pk == vote.pk
+
+
+def _plain_alternation(names: list[str]) -> re.Pattern[str]:
+    """The obvious pattern, one branch per name (longest first): the trie must agree with it."""
+    parts = []
+    for name in sorted({normalise(n) for n in names}, key=len, reverse=True):
+        escaped = re.escape(name).replace(r"\ ", r"[\s\-_]*")
+        cjk = any("\u3040" <= ch <= "\u9fff" for ch in name)
+        parts.append(escaped if cjk else rf"(?<![a-z0-9]){escaped}(?![a-z0-9])")
+    return re.compile("|".join(parts))
+
+
+WORDS = ["gpt", "gpt-4", "gpt-4o", "claude", "claudette", "通义", "通义千问", "acme labs", "4o"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=6),
+    st.lists(
+        st.sampled_from([*WORDS, " ", "-", "_", "x", "我是", "。", "4", "o", "labs"]),
+        max_size=12,
+    ),
+)
+def test_the_trie_finds_what_a_plain_alternation_finds(names: list[str], parts: list[str]) -> None:
+    text = "".join(parts)
+    match = _plain_alternation(names).search(normalise(text))
+    assert find_identity([text], names) == (match.group(0) if match else "")
