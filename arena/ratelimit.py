@@ -5,8 +5,9 @@ proxy listed in ARENA_TRUSTED_PROXIES: then X-Forwarded-For is read right to lef
 trusted hops, and the first untrusted address is the client. Entries to the left of it were
 written by the client itself, so a forged header cannot move anyone to a fresh bucket.
 
-Counters are fixed windows in the Django cache: Redis in production (SET NX with expiry, then
-INCR: atomic, shared by every web process), the file cache in the embedded single-process mode.
+Counters are fixed windows in the Django cache: Redis in production (INCR, then EXPIRE NX, both
+counters of a request pipelined in one round trip: atomic, shared by every web process), the
+file cache in the embedded single-process mode.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpRequest
+
+from config.cache import incr_counters
 
 logger = logging.getLogger(__name__)
 
@@ -133,13 +136,7 @@ class Verdict:
 
 def _count(key: str, timeout: int) -> int:
     """Add one to a counter that expires with its window; return the new count."""
-    # add() is SET NX with an expiry on Redis: only the first request of a window creates it.
-    cache.add(key, 0, timeout=timeout)
-    try:
-        return int(cache.incr(key))
-    except ValueError:  # expired between add and incr (a window's last millisecond)
-        cache.add(key, 0, timeout=timeout)
-        return int(cache.incr(key))
+    return incr_counters(caches["default"], [key], timeout)[0]
 
 
 def hit(
@@ -158,20 +155,27 @@ def hit(
     slot = int(now // window)
     retry_after = max(1, int((slot + 1) * window - now + 0.999))
     timeout = window + 60
+    counted = [
+        (kind, f"arena:rl:{scope}:{kind}:{ident}:{slot}", limit)
+        for kind, ident, limit in (
+            ("voter", voter_id, per_voter),
+            ("network", network, per_network),
+        )
+        if limit > 0 and ident
+    ]
     over = ""
-    for kind, ident, limit in (("voter", voter_id, per_voter), ("network", network, per_network)):
-        if limit <= 0 or not ident:
-            continue
-        key = f"arena:rl:{scope}:{kind}:{ident}:{slot}"
-        try:
-            count = _count(key, timeout)
-        except Exception:
-            # The counters are a guard, not a record: if the cache is unreachable, let the
-            # request through (a vote is still stored) rather than fail it, and say so.
-            logger.exception("rate-limit counter unavailable; %s not counted", scope)
-            continue
-        if count > limit and not over:
+    try:
+        # Both counters in one round trip (a pipeline on Redis).
+        counts = incr_counters(caches["default"], [key for _kind, key, _limit in counted], timeout)
+    except Exception:
+        # The counters are a guard, not a record: if the cache is unreachable, let the request
+        # through (a vote is still stored) rather than fail it, and say so.
+        logger.exception("rate-limit counters unavailable; %s not counted", scope)
+        counts = []
+    for (kind, _key, limit), count in zip(counted, counts, strict=False):
+        if count > limit:
             over = kind
+            break
     return Verdict(over=bool(over), limit=over, retry_after=retry_after if over else 0)
 
 

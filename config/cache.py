@@ -1,9 +1,10 @@
-"""One Redis connection pool per process for Django's cache.
+"""One Redis connection pool, and one client, per process for Django's cache.
 
 Django keeps a cache object per asyncio context, and under ASGI every request runs in a context
 of its own, so its Redis cache built a new connection pool, and opened a new connection, for
 every request that touched the cache. Handing Django this pool class makes every cache object
-of a process share one pool per server.
+of a process share one pool per server; SharedRedisCache also shares the redis.Redis client
+built on it, which Django otherwise builds anew for every cache call.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,30 @@ class SharedConnectionPool(redis.ConnectionPool):
         return pool
 
 
-class ReadThroughRedisCache(RedisCache):
+_clients: dict[redis.ConnectionPool, redis.Redis] = {}
+
+
+class SharedClientRedisCacheClient(RedisCacheClient):
+    def get_client(self, key: Any = None, *, write: bool = False) -> redis.Redis:
+        # A client is a thin, thread-safe front to its pool, but building one registers some
+        # 170 response callbacks: per cache call that cost more than the call itself.
+        pool = self._get_connection_pool(write)
+        client = _clients.get(pool)
+        if client is None:
+            with _lock:
+                client = _clients.setdefault(pool, self._client(connection_pool=pool))
+        return client
+
+
+class SharedRedisCache(RedisCache):
+    """Django's Redis cache with one client per connection pool (and so per process)."""
+
+    def __init__(self, server: Any, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = SharedClientRedisCacheClient
+
+
+class ReadThroughRedisCache(SharedRedisCache):
     """A Redis cache for what only saves work (template fragments): Redis down is a miss.
 
     The default cache stays strict, because rate limits and the refit debounce must know when
@@ -54,3 +78,33 @@ class ReadThroughRedisCache(RedisCache):
             super().set(key, value, timeout, version)
         except redis.exceptions.RedisError as exc:
             logger.warning("cache unreachable, %s not cached (%s)", str(key)[:80], exc)
+
+
+def incr_counters(cache: Any, keys: list[str], timeout: int) -> list[int]:
+    """Add one to each counter (created with `timeout` seconds to live); return the new counts.
+
+    On Redis, every counter of the call goes in one round trip, as one MULTI/EXEC transaction:
+    INCR creates a missing counter at 1, and EXPIRE ... NX gives it its expiry without ever
+    extending one (Redis 7); being one transaction, no counter is ever left without an expiry.
+    Other caches (the embedded file cache) add then increment, one key at a time.
+    """
+    if isinstance(cache, RedisCache):
+        client = cache._cache.get_client(write=True)
+        pipe = client.pipeline(transaction=True)
+        for key in keys:
+            full = cache.make_and_validate_key(key)
+            pipe.incr(full)
+            pipe.expire(full, timeout, nx=True)
+        replies = pipe.execute()
+        return [int(count) for count in replies[0::2]]
+    return [_add_then_incr(cache, key, timeout) for key in keys]
+
+
+def _add_then_incr(cache: Any, key: str, timeout: int) -> int:
+    # add() only creates the counter if it is missing, so concurrent first requests share it.
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add and incr (a window's last millisecond)
+        cache.add(key, 0, timeout=timeout)
+        return int(cache.incr(key))

@@ -113,9 +113,7 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    CACHES = {"default": {"BACKEND": "config.cache.SharedRedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 else:
@@ -193,6 +191,8 @@ ARENA_BACKEND_READ_TIMEOUT = envfloat("ARENA_BACKEND_READ_TIMEOUT", 60.0)
 ARENA_MAX_OUTPUT_TOKENS = envint("ARENA_MAX_OUTPUT_TOKENS", 1024)
 # Pace of answer-pool streaming (characters per frame, seconds between frames): both sides
 # stream at the same pace so timing tells nothing about which stored model answered.
+# Threads per web process that run Django's (synchronous) views; see config/asgi.py.
+ARENA_HTTP_THREADS = envint("ARENA_HTTP_THREADS", 8)
 ARENA_POOL_CHUNK_CHARS = envint("ARENA_POOL_CHUNK_CHARS", 24)
 ARENA_POOL_CHUNK_DELAY = envfloat("ARENA_POOL_CHUNK_DELAY", 0.015)
 ARENA_MAX_PROMPT_CHARS = envint("ARENA_MAX_PROMPT_CHARS", 8000)
