@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +23,7 @@ from arena.models import (
     Battle,
     Domain,
     LanguageModel,
+    Organisation,
     PoolAnswer,
     PoolPrompt,
     PromptBand,
@@ -152,6 +153,7 @@ def battle_create(
         prompt_cluster=cluster,
     )
     Turn.objects.create(battle=battle, index=0, prompt=text)
+    battle.opening_prompt = text  # type: ignore[attr-defined]  # spares the caller a query
     return battle
 
 
@@ -252,7 +254,7 @@ def battle_finish(
 
     `answers` maps side -> (text, finished event, measured first-token ms, measured total ms).
     """
-    failed = False
+    stored = []
     for side, (text, done, first_ms, total_ms) in answers.items():
         model = battle.model_for(side)
         answer = Answer(
@@ -270,10 +272,16 @@ def battle_finish(
             latency_ms=total_ms if done.latency_ms is None else done.latency_ms,
         )
         answer.cost_usd = model.cost_usd(answer.prompt_tokens, answer.completion_tokens)
-        answer.save()
-        failed = failed or answer.failed
+        stored.append(answer)
+    Answer.objects.bulk_create(stored)
+    failed = any(answer.failed for answer in stored)
     status = Battle.Status.FAILED if failed else Battle.Status.COMPLETE
-    leak = find_identity(Answer.objects.filter(turn__battle=battle).values_list("text", flat=True))
+    # Every answer of the battle is checked: this turn's from memory, earlier turns' stored.
+    texts = [answer.text for answer in stored]
+    if turn.index > 0:
+        earlier = Answer.objects.filter(turn__battle=battle, turn__index__lt=turn.index)
+        texts += earlier.values_list("text", flat=True)
+    leak = find_identity(texts)
     answered_at = timezone.now()
     Battle.objects.filter(pk=battle.pk).update(
         status=status, identity_leak=leak, answered_at=answered_at
@@ -366,31 +374,63 @@ class RevealedSide:
     cost_usd: Decimal | None
 
 
-def battle_reveal(battle: Battle) -> list[RevealedSide]:
-    """Name both models; only for a battle that has its vote."""
-    if not Vote.objects.filter(battle=battle).exists():
+# Both sides' models and every answer's sizes in one round trip: the reveal is part of every
+# vote's response, and as two ORM queries it cost the vote more CPU than storing it.
+REVEAL_SQL = f"""
+SELECT answer.side, model.slug, model.display_name, COALESCE(organisation.name, ''),
+       answer.prompt_tokens, answer.completion_tokens, answer.first_token_ms,
+       answer.latency_ms, answer.cost_usd
+FROM {Answer._meta.db_table} answer
+JOIN {Turn._meta.db_table} turn ON turn.id = answer.turn_id
+JOIN {Battle._meta.db_table} battle ON battle.id = turn.battle_id
+JOIN {LanguageModel._meta.db_table} model
+  ON model.id = CASE answer.side WHEN 'a' THEN battle.model_a_id ELSE battle.model_b_id END
+LEFT JOIN {Organisation._meta.db_table} organisation ON organisation.id = model.organisation_id
+WHERE turn.battle_id = %s
+ORDER BY turn."index", answer.id
+"""
+
+
+def battle_reveal(battle: Battle, *, voted: bool = False) -> list[RevealedSide]:
+    """Name both models; only for a battle that has its vote (`voted`: the caller just stored
+    it, so it need not be looked up). A battle can be voted on only with both answers stored."""
+    if not voted and not Vote.objects.filter(battle=battle).exists():
         raise BattleError(_("Models are revealed only after the vote."))
+    names: dict[str, tuple[str, str, str]] = {}
+    sizes: dict[str, list[tuple]] = {"a": [], "b": []}
+    with connection.cursor() as cursor:
+        cursor.execute(REVEAL_SQL, [Battle._meta.pk.get_db_prep_value(battle.pk, connection)])
+        for side, slug, display_name, organisation, *answer_sizes, cost in cursor.fetchall():
+            names[side] = (slug, display_name, organisation)
+            sizes[side].append((*answer_sizes, _as_cost(cost)))
     sides = []
-    by_side: dict[str, list[Answer]] = {"a": [], "b": []}
-    for answer in Answer.objects.filter(turn__battle=battle).order_by("turn__index", "id"):
-        by_side[answer.side].append(answer)
     for side in ("a", "b"):
-        model = battle.model_for(side)
-        answers = by_side[side]
+        slug, display_name, organisation = names[side]
+        prompt_tokens, completion_tokens, first_token_ms, latency_ms, cost_usd = zip(
+            *sizes[side], strict=True
+        )
         sides.append(
             RevealedSide(
                 side=side,
-                model=model.slug,
-                display_name=model.display_name,
-                organisation=model.organisation.name if model.organisation else "",
-                prompt_tokens=_total(a.prompt_tokens for a in answers),
-                completion_tokens=_total(a.completion_tokens for a in answers),
-                first_token_ms=answers[0].first_token_ms if answers else None,
-                latency_ms=_total(a.latency_ms for a in answers),
-                cost_usd=_total(a.cost_usd for a in answers),
+                model=slug,
+                display_name=display_name,
+                organisation=organisation,
+                prompt_tokens=_total(prompt_tokens),
+                completion_tokens=_total(completion_tokens),
+                first_token_ms=first_token_ms[0],
+                latency_ms=_total(latency_ms),
+                cost_usd=_total(cost_usd),
             )
         )
     return sides
+
+
+def _as_cost(value: object) -> Decimal | None:
+    """A cost as the model field gives it (SQLite hands raw queries a float)."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    places = Answer._meta.get_field("cost_usd").decimal_places
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
 
 
 def _total(values):  # type: ignore[no-untyped-def]
