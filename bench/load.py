@@ -26,8 +26,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -81,20 +83,30 @@ def percentile(values: list[float], q: float) -> float:
 class Voter:
     """One browser: its cookies, its CSRF token, and a loop of full battles."""
 
-    def __init__(self, session: aiohttp.ClientSession, base: str, rng: random.Random) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base: str,
+        rng: random.Random,
+        voter_cookie: str | None = None,
+    ) -> None:
         self.session = session
         self.base = base
         self.ws_base = "ws" + base[len("http") :]
         self.rng = rng
         self.headers: dict[str, str] = {}
+        # A voter whose battles were prepared for it (--mode votes) already has its cookie.
+        self.voter_cookie = voter_cookie
 
     async def open_page(self, result: LoadResult) -> None:
-        async with self.session.get(self.base + "/") as response:
+        sent = {"arena_voter": self.voter_cookie} if self.voter_cookie else {}
+        headers = {"Cookie": f"arena_voter={self.voter_cookie}"} if self.voter_cookie else {}
+        async with self.session.get(self.base + "/", headers=headers) as response:
             await response.read()
             self._count(result, response.status, "GET /")
             if response.status != 200:
                 raise RuntimeError(f"GET / answered {response.status}")
-            cookies = {name: morsel.value for name, morsel in response.cookies.items()}
+            cookies = sent | {name: morsel.value for name, morsel in response.cookies.items()}
         self.headers = {
             "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
             "X-CSRFToken": cookies["csrftoken"],
@@ -140,9 +152,19 @@ class Voter:
             result.failures["stream ended without a votable battle"] += 1
             return
         t2 = time.perf_counter()
+        if not await self.vote(result, battle["id"]):
+            return
+        t3 = time.perf_counter()
+        if measure:
+            result.measured_votes += 1
+            for step, seconds in zip(STEPS, (t1 - t0, t2 - t1, t3 - t2, t3 - t0), strict=True):
+                result.latencies[step].append(seconds * 1000)
+
+    async def vote(self, result: LoadResult, battle_id: str) -> bool:
+        """POST a random verdict; record it as acknowledged if the arena answered 201."""
         outcome = self.rng.choice(OUTCOMES)
         async with self.session.post(
-            f"{self.base}/battles/{battle['id']}/vote",
+            f"{self.base}/battles/{battle_id}/vote",
             data={"outcome": outcome},
             headers=self.headers,
         ) as response:
@@ -150,14 +172,10 @@ class Voter:
             self._count(result, response.status, "POST vote")
             if response.status != 201:
                 result.failures[f"vote {response.status}"] += 1
-                return
-        t3 = time.perf_counter()
-        result.acknowledged[battle["id"]] = outcome
-        result.acknowledged_at.append(t3)
-        if measure:
-            result.measured_votes += 1
-            for step, seconds in zip(STEPS, (t1 - t0, t2 - t1, t3 - t2, t3 - t0), strict=True):
-                result.latencies[step].append(seconds * 1000)
+                return False
+        result.acknowledged[battle_id] = outcome
+        result.acknowledged_at.append(time.perf_counter())
+        return True
 
 
 async def run_load(
@@ -199,6 +217,76 @@ async def run_load(
         await asyncio.gather(*(loop(v) for v in crowd))
         result.ended = time.perf_counter()
     return result
+
+
+async def run_votes(
+    base: str,
+    *,
+    crowd: list[dict[str, object]],
+    seconds: float,
+    warmup: float = 0.0,
+    seed: int = 1,
+) -> LoadResult:
+    """Each prepared voter votes on its own battles, one after another, for `warmup` +
+    `seconds`; measure the last `seconds`. Only the vote requests are timed."""
+    result = LoadResult()
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
+    ) as session:
+        rng = random.Random(seed)
+        voters = [
+            (Voter(session, base, random.Random(rng.random()), str(entry["cookie"])), entry)
+            for entry in crowd
+        ]
+        await asyncio.gather(*(voter.open_page(result) for voter, _entry in voters))
+        result.started = time.perf_counter()
+        result.measured_from = result.started + warmup
+        deadline = result.measured_from + seconds
+
+        async def loop(voter: Voter, battles: list[str]) -> None:
+            for battle_id in battles:
+                began = time.perf_counter()
+                if began >= deadline:
+                    return
+                result.battles.add(battle_id)
+                try:
+                    voted = await voter.vote(result, battle_id)
+                except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                    result.failures[f"{type(exc).__name__}"] += 1
+                    continue
+                if voted and began >= result.measured_from:
+                    result.measured_votes += 1
+                    result.latencies["vote"].append((time.perf_counter() - began) * 1000)
+            result.failures["a voter ran out of prepared battles"] += 1
+
+        await asyncio.gather(
+            *(loop(voter, list(entry["battles"])) for voter, entry in voters)  # type: ignore[call-overload]
+        )
+        result.ended = time.perf_counter()
+    return result
+
+
+def prepare_battles(
+    stack: Stack, *, voters: int, per_voter: int, seed: int
+) -> list[dict[str, object]]:
+    """Complete battles in each voter's name, written straight to the stack's database."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BASE_DIR / "bench" / "_prepared_battles.py"),
+            str(voters),
+            str(per_voter),
+            str(seed),
+        ],
+        cwd=BASE_DIR,
+        env=stack.env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -301,14 +389,17 @@ def prompt_ids_of(stack: Stack) -> list[int]:
     return [int(r[0]) for r in rows]  # type: ignore[call-overload]
 
 
-def report(result: LoadResult, integrity: Integrity, cpu: dict[str, float]) -> str:
+def report(result: LoadResult, integrity: Integrity, cpu: dict[str, float], mode: str) -> str:
+    what = "full battles per second" if mode == "battles" else "vote requests per second"
     lines = [
         f"measured window: {result.measured_seconds:.1f} s, {result.measured_votes} votes "
-        f"acknowledged: {result.votes_per_second:.1f} votes/s (full battles per second)",
+        f"acknowledged: {result.votes_per_second:.1f} votes/s ({what})",
         "latency (ms)      p50      p90      p99      max",
     ]
     for step in STEPS:
         values = result.latencies[step]
+        if not values:
+            continue
         lines.append(
             f"  {step:<10} {percentile(values, 50):8.1f} {percentile(values, 90):8.1f} "
             f"{percentile(values, 99):8.1f} {max(values, default=float('nan')):8.1f}"
@@ -322,7 +413,7 @@ def report(result: LoadResult, integrity: Integrity, cpu: dict[str, float]) -> s
     )
     lines.append(f"responses by status: {dict(sorted(result.statuses.items()))}")
     if result.failures:
-        lines.append(f"battles not completed: {dict(result.failures)}")
+        lines.append(f"not completed: {dict(result.failures)}")
     if cpu:
         wall = result.ended - result.started
         lines.append(
@@ -342,6 +433,19 @@ def main() -> int:
     parser.add_argument("--pool", type=Path, default=None, help="answer pool folder")
     parser.add_argument("--synthetic", action="store_true", help="use a synthetic answer pool")
     parser.add_argument("--json", type=Path, default=None, help="save the figures here")
+    parser.add_argument(
+        "--mode",
+        choices=("battles", "votes"),
+        default="battles",
+        help="battles: each voter runs full battles (create, stream, vote); votes: battles are "
+        "prepared complete in the database and the voters only send their votes",
+    )
+    parser.add_argument(
+        "--prepared-rate",
+        type=float,
+        default=800.0,
+        help="--mode votes: prepare enough battles for this many votes per second",
+    )
     args = parser.parse_args()
     missing = missing_servers()
     if missing:
@@ -363,21 +467,32 @@ def main() -> int:
             flush=True,
         )
         server_groups = [p.pid for p in (stack.web, stack.worker) if p is not None]
+        if args.mode == "votes":
+            per_voter = math.ceil(args.prepared_rate * (args.seconds + args.warmup) / args.voters)
+            began = time.perf_counter()
+            crowd = prepare_battles(stack, voters=args.voters, per_voter=per_voter, seed=1)
+            print(
+                f"prepared {args.voters} x {per_voter} complete battles in "
+                f"{time.perf_counter() - began:.0f} s",
+                flush=True,
+            )
         before = {
             "load generator": sum(os.times()[:2]),
             "web": _cpu_seconds(_group_pids(server_groups[0])),
             "worker": _cpu_seconds(_group_pids(server_groups[1])),
             "postgres": _cpu_seconds(_postgres_pids(stack)),
         }
-        result = asyncio.run(
-            run_load(
+        if args.mode == "votes":
+            run = run_votes(stack.url, crowd=crowd, seconds=args.seconds, warmup=args.warmup)
+        else:
+            run = run_load(
                 stack.url,
                 prompt_ids=prompt_ids,
                 voters=args.voters,
                 seconds=args.seconds,
                 warmup=args.warmup,
             )
-        )
+        result = asyncio.run(run)
         after = {
             "load generator": sum(os.times()[:2]),
             "web": _cpu_seconds(_group_pids(server_groups[0])),
@@ -385,11 +500,12 @@ def main() -> int:
             "postgres": _cpu_seconds(_postgres_pids(stack)),
         }
         integrity = check_integrity(stack, result)
-        print(report(result, integrity, {k: after[k] - before[k] for k in before}))
+        print(report(result, integrity, {k: after[k] - before[k] for k in before}, args.mode))
         if args.json:
             args.json.write_text(
                 json.dumps(
                     {
+                        "mode": args.mode,
                         "votes_per_second": result.votes_per_second,
                         "measured_votes": result.measured_votes,
                         "seconds": result.measured_seconds,
