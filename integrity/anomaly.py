@@ -202,6 +202,66 @@ def scan(
     return [best[v] for v in sorted(best)]
 
 
+def statistics(
+    member: Sequence[int] | np.ndarray,
+    model_a: Sequence[int] | np.ndarray,
+    model_b: Sequence[int] | np.ndarray,
+    outcome: Sequence[int] | np.ndarray,
+    theta: np.ndarray,
+    *,
+    model: int,
+    direction: int,
+    reference: Sequence[int] | np.ndarray | None = None,
+    deltas: Sequence[float] = DEFAULT_DELTAS,
+) -> np.ndarray:
+    """Each member's own statistic for one test (``model``, ``direction``) over its votes: the
+    log mixture likelihood ratio after its last vote, indexed by member code (0 for a member
+    whose votes never fed the test).
+
+    Arguments are those of ``scan``; ``member`` codes group the votes, e.g. the identities
+    behind a network whose pooled votes ``scan`` flagged. A member with a statistic above 0 is
+    one whose votes, on their own, favour that alternative over H0.
+    """
+    group = np.asarray(member, dtype=np.int64)
+    a = np.asarray(model_a, dtype=np.int64)
+    b = np.asarray(model_b, dtype=np.int64)
+    code = np.asarray(outcome, dtype=np.int64)
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.ndim == 1:
+        theta = theta[None, :]
+    rows = theta.shape[0]
+    ref = (
+        np.full(len(group), rows - 1, dtype=np.int64)
+        if reference is None
+        else np.asarray(reference, dtype=np.int64)
+    )
+    if direction not in (FAVOURS, DISFAVOURS, PROMOTES):
+        raise ValueError("direction is FAVOURS, DISFAVOURS or PROMOTES")
+    if not (len(a) == len(b) == len(code) == len(ref) == len(group)):
+        raise ValueError("member, model_a, model_b, outcome and reference must have one length")
+    shifts = np.asarray(deltas, dtype=np.float64)
+    totals = np.zeros((int(group.max()) + 1 if len(group) else 0, len(shifts)))
+    if not len(group):
+        return totals[:, 0]
+    rated = ~np.isnan(theta)
+    ref = np.where(rated[ref, a] & rated[ref, b], ref, rows - 1)
+    usable = rated[ref, a] & rated[ref, b] & (a != b) & rated[ref, model]
+    t_a, t_b, t_m = theta[ref, a], theta[ref, b], theta[ref, model]
+    score_a = _scores(code)
+    if direction == PROMOTES:
+        good_a = np.where(a == model, True, np.where(b == model, False, helps_a(t_a, t_b, t_m)))
+        shift_sign = 1.0
+    else:
+        usable &= (a == model) | (b == model)
+        good_a = a == model  # the test's side is the model's
+        shift_sign = float(direction)
+    x = np.where(good_a, t_a - t_b, t_b - t_a)[usable]
+    score = np.where(good_a, score_a, 1 - score_a)[usable]
+    for k, d in enumerate(shifts):
+        np.add.at(totals[:, k], group[usable], llr(x, score, shift_sign * d))
+    return logsumexp(totals, axis=1) - math.log(len(shifts))
+
+
 def _scores(code: np.ndarray) -> np.ndarray:
     return np.where(code == 0, 1.0, np.where(code == 1, 0.0, 0.5))
 
