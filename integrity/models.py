@@ -58,6 +58,12 @@ class VoterFlag(models.Model):
     identities_quarantined = models.PositiveIntegerField(
         default=0, help_text="Voter pseudonyms whose votes the flag quarantined (network flags)."
     )
+    hold_above = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Network flags: an identity's votes there were quarantined when its own "
+        "statistic for the test exceeded this.",
+    )
     # A network flag goes on testing the network's later votes from identities it has not
     # quarantined; a new crossing quarantines theirs under this same flag.
     crossings = models.PositiveIntegerField(default=1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -217,6 +218,7 @@ def voters_scan(
         deltas = tuple(getattr(settings, "ARENA_ANOMALY_DELTAS", anomaly.DEFAULT_DELTAS))
     if alpha is None:
         alpha = getattr(settings, "ARENA_ANOMALY_ALPHA", anomaly.DEFAULT_ALPHA)
+    hold = getattr(settings, "ARENA_ANOMALY_NETWORK_HOLD", anomaly.DEFAULT_HOLD)
     if snapshot_id is None:
         snapshot = RatingSnapshot.objects.order_by("-id").first()
     else:
@@ -279,7 +281,7 @@ def voters_scan(
         outcome=np.array([anomaly.OUTCOME_CODE[r[5]] for r in vote_rows], dtype=np.int64),
         reference=row_of_code[codes],
     )
-    test = {"deltas": deltas, "alpha": alpha}
+    test = {"deltas": deltas, "alpha": alpha, "hold": hold}
     alarms = (
         anomaly.scan(
             counted.voter,
@@ -288,7 +290,8 @@ def voters_scan(
             counted.outcome,
             theta,
             reference=counted.reference,
-            **test,
+            deltas=deltas,
+            alpha=alpha,
         )
         if model_ids and vote_rows
         else []
@@ -369,7 +372,7 @@ def _networks_scan(
     references: list[RatingSnapshot],
     voters: dict[int, str],
     open_networks: dict[str, int | None],
-    test: dict,
+    test: dict[str, Any],
 ) -> tuple[list[VoterFlag], int]:
     """Run the voters' tests on each network's pooled votes; flag the networks that fail and
     quarantine their contributing identities' votes there. Return the new (or extended) flags
@@ -380,14 +383,22 @@ def _networks_scan(
     code_of = {network: i for i, network in enumerate(names)}
     network_code = np.array([code_of[n] for n in pooled.network], dtype=np.int64)
     columns = (pooled.model_a, pooled.model_b, pooled.outcome)
-    alarms = anomaly.scan(network_code, *columns, theta, reference=pooled.reference, **test)
+    alarms = anomaly.scan(
+        network_code,
+        *columns,
+        theta,
+        reference=pooled.reference,
+        deltas=test["deltas"],
+        alpha=test["alpha"],
+    )
     flags, quarantined = [], 0
     for alarm in alarms:
         network = names[alarm.voter]
         rows = np.flatnonzero(network_code == alarm.voter)
-        # The identities whose own votes there favour the alternative that fired (statistic
-        # above 0): their votes there carry the evidence; the others' do not.
-        own = anomaly.statistics(
+        # The identities whose own votes there clearly favour the alternative that fired, and
+        # as many more as it takes for the rest of the network to pass: their votes carry the
+        # evidence; a neighbour behind the same NAT with one lucky vote for the model does not.
+        held_codes = anomaly.holders(
             pooled.voter[rows],
             *(column[rows] for column in columns),
             theta,
@@ -395,8 +406,10 @@ def _networks_scan(
             direction=alarm.direction,
             reference=pooled.reference[rows],
             deltas=test["deltas"],
+            alpha=test["alpha"],
+            hold=test["hold"],
         )
-        contributors = {voters[int(code)] for code in np.flatnonzero(own > 0)}
+        contributors = {voters[int(code)] for code in held_codes}
         flag, held = _network_flag(
             network=network,
             alarm=alarm,
@@ -417,7 +430,7 @@ def _network_flag(
     *,
     network: str,
     alarm: anomaly.Alarm,
-    test: dict,
+    test: dict[str, Any],
     contributors: set[str],
     last_vote_id: int,
     snapshot: RatingSnapshot,
@@ -448,6 +461,7 @@ def _network_flag(
                     threshold=alarm.threshold,
                     deltas=list(test["deltas"]),
                     alpha=test["alpha"],
+                    hold_above=test["hold"],
                     votes_tested=alarm.votes_on_model,
                     flagged_at_vote=alarm.flagged_at,
                     snapshot=snapshot,

@@ -48,6 +48,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='voterflag',
+            name='hold_above',
+            field=models.FloatField(blank=True, help_text="Network flags: an identity's votes there were quarantined when its own statistic for the test exceeded this.", null=True),
+        ),
+        migrations.AddField(
+            model_name='voterflag',
             name='identities_quarantined',
             field=models.PositiveIntegerField(default=0, help_text='Voter pseudonyms whose votes the flag quarantined (network flags).'),
         ),

@@ -24,6 +24,7 @@ from tests.conftest import ALICE, MALLORY, ROUND_ROBIN, cast_votes
 CAMPUS = "net-campus"  # a shared network (a campus NAT)
 HOME = "net-home"
 BOB = "voter-bob"
+CAROL = "voter-carol"
 SYBILS = [f"voter-sybil-{i:02d}" for i in range(30)]
 PER_SYBIL = 6
 
@@ -45,16 +46,19 @@ def _for_alpha(models: list[LanguageModel], voter: str, i: int, network: str) ->
 
 
 def _sybils_push_alpha(
-    models: list[LanguageModel], sybils: list[str] = SYBILS, network: str = CAMPUS
+    models: list[LanguageModel],
+    sybils: list[str] = SYBILS,
+    network: str = CAMPUS,
+    per_sybil: int = PER_SYBIL,
 ) -> list[Vote]:
     """Each identity casts a few votes for alpha, their votes interleaved with each other's and
     with those of honest Alice and Bob on the same network (who vote as the ratings say)."""
     votes = []
     honest = [(ALICE, p) for p in ROUND_ROBIN * 2] + [(BOB, p) for p in ROUND_ROBIN * 2]
-    for i in range(PER_SYBIL):
+    for i in range(per_sybil):
         for sybil in sybils:
             votes.append(_for_alpha(models, sybil, i, network))
-        for voter, (a, b, outcome) in honest[i::PER_SYBIL]:
+        for voter, (a, b, outcome) in honest[i::per_sybil]:
             votes.append(
                 Vote(
                     model_a=models[a],
@@ -77,6 +81,10 @@ def test_identities_too_small_to_flag_alone_are_caught_on_their_networks_pooled_
     _background(models)
     before, _ = refit()
     _sybils_push_alpha(models)
+    # Carol, on the campus too, once picked alpha: one lucky vote does not make her a suspect.
+    carol = Vote.objects.create(
+        model_a=models[1], model_b=models[0], outcome="model_b", voter_id=CAROL, network_hash=CAMPUS
+    )
     # One of them also votes from home: that network's evidence is not the campus's.
     elsewhere = Vote.objects.create(
         model_a=models[0],
@@ -104,7 +112,25 @@ def test_identities_too_small_to_flag_alone_are_caught_on_their_networks_pooled_
     assert set(held.values_list("network_hash", flat=True)) == {CAMPUS}
     assert not Vote.objects.filter(voter_id__in=[ALICE, BOB]).exclude(excluded_reason="").exists()
     assert Vote.objects.get(pk=elsewhere.pk).excluded_reason == ""
+    assert Vote.objects.get(pk=carol.pk).excluded_reason == ""
+    assert flag.hold_above == 1.0
     assert QuarantinedVote.objects.filter(flag=flag).count() == 30 * PER_SYBIL
+
+
+def test_with_no_margin_a_neighbour_with_one_lucky_vote_is_held_too(models, settings) -> None:
+    settings.ARENA_ANOMALY_NETWORK_HOLD = 0.0
+    _background(models)
+    refit()
+    _sybils_push_alpha(models)
+    carol = Vote.objects.create(
+        model_a=models[1], model_b=models[0], outcome="model_b", voter_id=CAROL, network_hash=CAMPUS
+    )
+    refit()
+
+    [flag] = services.voters_scan().network_flags
+
+    assert flag.identities_quarantined == 31
+    assert Vote.objects.get(pk=carol.pk).excluded_reason == "anomalous_voter"
 
 
 def test_releasing_a_network_flag_counts_exactly_its_votes_again(models) -> None:
@@ -194,6 +220,7 @@ def test_a_flagged_network_goes_on_catching_new_identities_under_the_same_flag(m
     _sybils_push_alpha(models)
     refit()
     [flag] = services.voters_scan().network_flags
+    refit()  # the quarantine leaves the ratings before the next wave starts
     # A held identity votes again there, and a new wave of identities starts on the network.
     again = Vote.objects.create(
         model_a=models[0],
@@ -220,6 +247,26 @@ def test_a_flagged_network_goes_on_catching_new_identities_under_the_same_flag(m
     assert flag.votes_quarantined == 60 * PER_SYBIL
     assert QuarantinedVote.objects.filter(flag=flag).count() == 60 * PER_SYBIL + 1
     assert VoterFlag.objects.filter(scope="network").count() == 1
+    assert not Vote.objects.filter(voter_id__in=[ALICE, BOB]).exclude(excluded_reason="").exists()
+
+
+def test_identities_of_one_vote_each_cannot_hide_under_the_margin(models) -> None:
+    _background(models)
+    refit()
+    crowd = [f"voter-crowd-{i:03d}" for i in range(60)]
+    _sybils_push_alpha(models, sybils=crowd, per_sybil=1)
+    refit()
+
+    [flag] = services.voters_scan().network_flags
+
+    held = set(
+        Vote.objects.filter(excluded_reason="anomalous_voter").values_list("voter_id", flat=True)
+    )
+    # Each alone is under the margin (a ratio below e); enough of them are held that the rest
+    # of the network passes the test, and no more.
+    assert held <= set(crowd)
+    assert 40 <= len(held) < 60 == len(crowd)
+    assert flag.identities_quarantined == len(held)
     assert not Vote.objects.filter(voter_id__in=[ALICE, BOB]).exclude(excluded_reason="").exists()
 
 
