@@ -228,3 +228,21 @@ def test_pooled_members_statistics_add_up_to_the_pooled_test_for_one_delta() -> 
     # With one delta the log likelihood ratio is a sum over votes, so over members too.
     assert own.sum() == pytest.approx(pooled[0])
     assert (own > 0).all()
+
+
+def test_a_crossing_holds_the_clear_contributors_and_spares_a_lucky_neighbour() -> None:
+    theta = _theta()
+    target = 7
+    opponents = np.array([3, 5, 9, 11, 13, 15, 17, 19] * 5)
+    # Members 0-4 vote for the target 8 times each; member 5 once; member 6 never meets it.
+    member = np.r_[np.repeat(np.arange(5), 8), 5, 6]
+    a = np.r_[np.full(40, target), target, 1]
+    b = np.r_[opponents, 4, 2]
+    outcome = np.zeros(42, dtype=int)
+    assert anomaly.scan(np.zeros(42, dtype=int), a, b, outcome, theta)
+    own = anomaly.statistics(member, a, b, outcome, theta, model=target, direction=anomaly.FAVOURS)
+    assert 0 < own[5] < anomaly.DEFAULT_HOLD < own[:5].min()
+
+    held = anomaly.holders(member, a, b, outcome, theta, model=target, direction=anomaly.FAVOURS)
+
+    assert sorted(held.tolist()) == [0, 1, 2, 3, 4]
