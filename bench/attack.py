@@ -4,6 +4,7 @@ One command, from the repository root (6 to 15 minutes on a shared 2-core machin
 
     .venv/bin/python bench/attack.py                  # prints the tables of docs/integrity.md
     .venv/bin/python bench/attack.py --json out.json  # and saves every figure
+    .venv/bin/python bench/attack.py --sybil-only     # many identities and networks (~1 minute)
 
 Honest traffic
     The real 135,624 LMArena votes (``/work/shared/data/arena-140k/votes.csv``, self-battles
@@ -35,6 +36,16 @@ Defences
     themselves cost the attacker whatever the rate limits per voter and network make them cost;
     the Sybil rows say how many are needed.
 
+Networks
+    The site also runs the tests on the pooled votes of each network pseudonym, each vote judged
+    by its own identity's reference, and a crossing quarantines the identities
+    ``integrity.anomaly.holders`` names (own statistic above ``--hold``, then the strongest
+    others while the rest still crosses). The Sybil rows run the same identities twice: each on
+    a network of its own (the network test is then the identity's own test) and all behind one
+    network. Honest traffic is dealt into networks with heavy-tailed sizes (``network_of``:
+    P(size >= k) = k ** -1.2, 1 to 500 voters; fixed seed, a stream of its own so the other
+    figures do not move), and honest networks whose voters share one taste are simulated too.
+
 Figures, per target (models at three positions of the overall board)
     - votes needed to move the target up one rank (above the model just above it) without
       defences: the smallest attack, found by bisection on a fixed stream of attack votes;
@@ -42,8 +53,13 @@ Figures, per target (models at three positions of the overall board)
       can cause unflagged (all its votes count until then; after, none) against the target's
       95% interval half-width, and whether it can gain the rank at all;
     - with defences, many identities of ``m`` votes: identities and votes needed to gain the
-      rank with the unflagged ones, and the share of identities flagged ("never": 200
-      identities in a row were all flagged, or 3,000 were not enough);
+      rank with the counted ones, the share of identities flagged on their own and held by a
+      network flag ("never": after 200 identities none was counted, or 3,000 were not enough),
+      each identity on a network of its own and all behind one;
+    - the network test alone: recall within 100 pooled attack votes of networks of fresh
+      identities, alone and mixed with 50 honest identities, and the shares of attackers and
+      honest mates a crossing holds; false positives among honest networks, and the honest
+      identities (and votes) their flags would quarantine;
     - detection: recall within 100 votes (and within 100 biased votes, which for the
       omnipresent strategy are a small part of its votes) over ``--attackers`` identities per
       strategy and target, and false positives among honest voters (real-vote and BT voters).
@@ -85,6 +101,9 @@ REFERENCE = {"mode": "before"}  # spread of an honest voter's own strengths arou
 # The test's parameters: the site's defaults unless --deltas / --alpha say otherwise.
 TEST: dict[str, object] = {"deltas": anomaly.DEFAULT_DELTAS, "alpha": anomaly.DEFAULT_ALPHA}
 MAX_IDENTITIES = 3000
+# A network flag holds the identities whose own statistic for the test that fired exceeds this,
+# then more, strongest first, while the rest would still cross (integrity.anomaly.holders).
+HOLD = {"min": anomaly.DEFAULT_HOLD}
 GIVE_UP = 200
 
 
@@ -318,7 +337,47 @@ class SybilResult:
     identities: int | None
     votes_cast: int
     votes_counted: int
-    flagged_share: float
+    flagged_share: float  # identities flagged on their own votes
+    networks: str = "own"  # "own": each identity on a network of its own; "1": all on one
+    held_share: float = 0.0  # identities whose votes a network flag quarantined
+    network_flags: int = 0  # network crossings (a flag and its extensions)
+
+
+def network_catches(
+    pools: dict[int, list[tuple[int, Votes, np.ndarray]]],
+) -> tuple[list[int], int]:
+    """Test every network's pooled votes since its last crossing, as the site does: one
+    network code per pool, each vote judged by its identity's reference ratings (``theta`` at
+    the identity's start). A crossing holds the identities whose own statistic for the test
+    that fired is above 0, and starts that network's pool afresh. Return the identities held
+    and the number of crossings."""
+    keys = [k for k in sorted(pools) if pools[k]]
+    if not keys:
+        return [], 0
+    entries = [(n, i, v, theta) for n, k in enumerate(keys) for i, v, theta in pools[k]]
+    network = np.concatenate([np.full(len(v), n) for n, _, v, _ in entries])
+    owner = np.concatenate([np.full(len(v), i) for _, i, v, _ in entries])
+    row = np.concatenate([np.full(len(v), r) for r, (_, _, v, _) in enumerate(entries)])
+    votes = _joined([v for _, _, v, _ in entries])
+    theta = np.vstack([theta for _, _, _, theta in entries])
+    held: list[int] = []
+    alarms = anomaly.scan(network, votes.a, votes.b, votes.outcome, theta, reference=row, **TEST)
+    for alarm in alarms:
+        mine = network == alarm.voter
+        held += anomaly.holders(
+            owner[mine],
+            votes.a[mine],
+            votes.b[mine],
+            votes.outcome[mine],
+            theta,
+            model=alarm.model,
+            direction=alarm.direction,
+            reference=row[mine],
+            hold=HOLD["min"],
+            **TEST,  # type: ignore[arg-type]
+        ).tolist()
+        pools[keys[alarm.voter]] = []
+    return held, len(alarms)
 
 
 def sybil(
@@ -329,34 +388,59 @@ def sybil(
     rivals: list[int],
     above: int,
     per_identity: int,
+    networks: int | None = None,
 ) -> SybilResult:
-    """Identities of `per_identity` votes each until the unflagged ones lift the target.
+    """Identities of `per_identity` votes each until the counted ones lift the target.
 
     Identities come five at a time; each is scanned on its votes against the ratings of the
-    moment (which include the unflagged identities before it). Gives up (identities None) after
-    MAX_IDENTITIES, or after GIVE_UP identities of which not one went unflagged.
+    moment (which include the counted identities before it). With ``networks`` set, identity
+    ``i`` votes from network ``i % networks`` and, after each five, every network's pooled
+    votes are tested too (``network_catches``); the identities a network flag holds stop
+    counting. ``None``: every identity on a network of its own, where the network test is the
+    identity's own test, so nothing changes. Gives up (identities None) after MAX_IDENTITIES,
+    or after GIVE_UP identities of which not one is counted.
     """
-    counted: list[Votes] = []
+    counted: dict[int, Votes] = {}
+    pools: dict[int, list[tuple[int, Votes, np.ndarray]]] = {}
     ratings = arena.ratings
-    identities = flagged = cast = 0
+    identities = flagged = held = crossings = cast = 0
     while identities < MAX_IDENTITIES and not (identities >= GIVE_UP and not counted):
         fresh = 0
         for _ in range(5):
             votes = attack_stream(arena, rng, strategy, target, rivals, per_identity).votes
+            i = identities
             identities += 1
             cast += len(votes)
             if flagged_at(votes, ratings) is None:
-                counted.append(votes)
+                counted[i] = votes
                 fresh += 1
+                if networks:
+                    pools.setdefault(i % networks, []).append((i, votes, theta_of(ratings)))
             else:
                 flagged += 1
-        if not fresh:
+        caught, fired = network_catches(pools) if networks else ([], 0)
+        for i in caught:
+            del counted[i]
+        held += len(caught)
+        crossings += fired
+        if not fresh and not caught:
             continue
-        joined = _joined(counted)
+        joined = _joined(list(counted.values()))
         ratings = ratings_with(arena, joined)
         if passes(ratings, target, above):
-            return SybilResult(per_identity, identities, cast, len(joined), flagged / identities)
-    return SybilResult(per_identity, None, cast, sum(len(v) for v in counted), flagged / identities)
+            break
+    else:
+        joined = _joined(list(counted.values()))
+    return SybilResult(
+        per_identity,
+        identities if passes(ratings, target, above) else None,
+        cast,
+        len(joined),
+        flagged / identities,
+        "own" if networks is None else str(networks),
+        held / identities,
+        crossings,
+    )
 
 
 @dataclass
@@ -504,6 +588,172 @@ def taste_false_positives(
     }
 
 
+MATES = 50  # honest identities sharing an attacked network in the recall runs
+MATE_VOTES = 10
+
+
+def network_recall(
+    arena: Arena,
+    rng: np.random.Generator,
+    strategy: str,
+    target: int,
+    rivals: list[int],
+    per_identity: int,
+    mates: int = MATES,
+    trials: int = 100,
+) -> dict[str, float | None]:
+    """The network test alone, with no identity flagged on its own: ``trials`` networks, each
+    of fresh identities casting ``per_identity`` votes until they have cast WINDOW votes, mixed
+    at random with the votes of ``mates`` honest identities (MATE_VOTES each, by the BT
+    probabilities) behind the same network; judged by the honest fit. Recall: share of networks
+    flagged before their WINDOW-th attack vote. A flag holds the identities whose own statistic
+    is above 0: the shares of attackers and of honest mates held are reported."""
+    n_identities = math.ceil(WINDOW / per_identity)
+    theta = theta_of(arena.ratings)
+    caught = held_attackers = held_mates = 0
+    flagged_at: list[int] = []
+    for _ in range(trials):
+        attack = _joined(
+            [
+                attack_stream(arena, rng, strategy, target, rivals, per_identity).votes
+                for _ in range(n_identities)
+            ]
+        ).prefix(WINDOW)
+        owner = np.repeat(np.arange(n_identities), per_identity)[:WINDOW]
+        a, b = draw_pairs(arena, rng, mates * MATE_VOTES)
+        votes = _joined([attack, Votes(a, b, honest_outcomes(arena, rng, a, b))])
+        owner = np.r_[owner, n_identities + np.repeat(np.arange(mates), MATE_VOTES)]
+        order = _interleave(rng, owner)
+        votes = Votes(votes.a[order], votes.b[order], votes.outcome[order])
+        owner = owner[order]
+        alarms = anomaly.scan(np.zeros(len(owner), dtype=np.int64), *_cols(votes), theta, **TEST)
+        attack_seen = np.cumsum(owner < n_identities)
+        if not alarms or attack_seen[alarms[0].flagged_at - 1] > WINDOW - 1:
+            continue
+        caught += 1
+        flagged_at.append(int(attack_seen[alarms[0].flagged_at - 1]))
+        held = anomaly.holders(
+            owner,
+            *_cols(votes),
+            theta,
+            model=alarms[0].model,
+            direction=alarms[0].direction,
+            hold=HOLD["min"],
+            **TEST,  # type: ignore[arg-type]
+        )
+        held_attackers += int((held < n_identities).sum())
+        held_mates += int((held >= n_identities).sum())
+    return {
+        "per_identity": per_identity,
+        "trials": trials,
+        "mates": mates,
+        "recall_100": caught / trials,
+        "median_attack_votes_at_flag": float(np.median(flagged_at)) if flagged_at else None,
+        "attackers_held": held_attackers / max(1, caught * n_identities),
+        "mates_held": held_mates / max(1, caught * mates),
+    }
+
+
+def _cols(votes: Votes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return votes.a, votes.b, votes.outcome
+
+
+def _interleave(rng: np.random.Generator, owner: np.ndarray) -> np.ndarray:
+    """A random order of the votes that keeps each owner's own votes in the order given."""
+    turn = rng.permutation(owner)  # whose vote comes at each step
+    order = np.empty(len(owner), dtype=np.int64)
+    order[np.argsort(turn, kind="stable")] = np.argsort(owner, kind="stable")
+    return order
+
+
+NETWORK_TAIL = 1.2  # Pareto tail index of the number of voters behind one network
+NETWORK_MAX = 500
+
+
+def network_of(rng: np.random.Generator, voters: int) -> np.ndarray:
+    """Deal voters into networks of heavy-tailed sizes: P(size >= k) = k ** -1.2 from 1 to 500
+    voters (a /24 of homes, an office, a campus or a carrier's NAT). Most networks hold one
+    voter; about one in sixteen holds ten or more. Returns each voter's network code."""
+    sizes = []
+    left = voters
+    while left > 0:
+        size = int(min(NETWORK_MAX, 1 + rng.pareto(NETWORK_TAIL)))
+        sizes.append(min(size, left))
+        left -= size
+    return rng.permutation(np.repeat(np.arange(len(sizes)), sizes))
+
+
+def honest_networks(
+    rng: np.random.Generator,
+    theta: np.ndarray,
+    voter: np.ndarray,
+    votes: Votes,
+    network: np.ndarray,
+) -> dict[str, float]:
+    """The network test on honest voters dealt into networks: the network's votes pooled in
+    a random interleaving, judged by ``theta``. Returns the networks flagged (all, and those of
+    ten or more voters) and the honest identities a flag would quarantine (own statistic > 0
+    for the test that fired)."""
+    order = rng.permutation(len(votes))
+    net = network[voter][order]
+    a, b, outcome, who = votes.a[order], votes.b[order], votes.outcome[order], voter[order]
+    alarms = anomaly.scan(net, a, b, outcome, theta, **TEST)
+    per_network = np.bincount(network)
+    held = held_votes = 0
+    for alarm in alarms:
+        mine = net == alarm.voter
+        found = anomaly.holders(
+            who[mine],
+            a[mine],
+            b[mine],
+            outcome[mine],
+            theta,
+            model=alarm.model,
+            direction=alarm.direction,
+            hold=HOLD["min"],
+            **TEST,  # type: ignore[arg-type]
+        )
+        held += len(found)
+        held_votes += int(np.isin(who[mine], found).sum())
+    big = per_network >= 10
+    flagged = [x.voter for x in alarms]
+    return {
+        "voters": len(network),
+        "networks": len(per_network),
+        "alone": int((per_network == 1).sum()),
+        "networks_10plus": int(big.sum()),
+        "networks_100plus": int((per_network >= 100).sum()),
+        "voters_in_10plus": int(per_network[big].sum()),
+        "flagged": len(flagged),
+        "flagged_10plus": sum(bool(big[n]) for n in flagged),
+        "identities_held": held,
+        "votes_held": held_votes,
+    }
+
+
+def shared_taste_networks(
+    arena: Arena, rng: np.random.Generator, tau: float, voters: int
+) -> dict[str, float]:
+    """Honest networks whose voters share one taste (an office that likes one vendor): every
+    voter behind a network votes by the network's strengths theta + tau * N(0, 1) per model.
+    The worst case for the network test: a shared taste adds up over the network's votes."""
+    sizes = np.array([int(min(3000, 3 * (1 + rng.pareto(1.1)))) for _ in range(voters)])
+    voter = np.repeat(np.arange(voters), sizes)
+    network = network_of(rng, voters)
+    a, b = draw_pairs(arena, rng, int(sizes.sum()))
+    personal = arena.theta[None, :] + tau * rng.standard_normal(
+        (int(network.max()) + 1, len(arena.models))
+    )
+    net = network[voter]
+    s = expit(personal[net, a] - personal[net, b])
+    draw = np.minimum(arena.draw_rate * 4 * s * (1 - s) / 0.75, 2 * np.minimum(s, 1 - s))
+    u = rng.random(len(a))
+    outcome = np.where(u < draw, 2, np.where(u < draw + s - draw / 2, 0, 1))
+    votes = Votes(a, b, outcome)
+    found = honest_networks(rng, theta_of(ratings_with(arena, votes)), voter, votes, network)
+    return {"tau": tau, **found}
+
+
 STALE_SHARES = (0.02, 0.05, 0.1, 0.25)
 
 
@@ -560,10 +810,60 @@ class TargetReport:
     max_shift: float
     single_identity_can_pass: bool
     sybil: list[SybilResult] = field(default_factory=list)
+    network_recall: list[dict[str, float | None]] = field(default_factory=list)
 
 
 def _or(value: object, missing: str) -> str:
     return missing if value is None else str(value)
+
+
+def print_sybil(reports: list[TargetReport]) -> None:
+    print()
+    print("With defences, many identities of m votes each, until the counted ones gain the rank")
+    print("(networks: 'own' = each identity on a network of its own; '1' = all behind one)")
+    print(
+        f"{'strategy':<12} {'target':<36} {'m':>3} {'networks':>8} {'identities':>10} "
+        f"{'votes cast':>10} {'counted':>8} {'flagged':>7} {'held':>5} {'crossings':>9}"
+    )
+    for r in reports:
+        for y in r.sybil:
+            print(
+                f"{r.strategy:<12} {r.target:<36} {y.per_identity:>3} {y.networks:>8} "
+                f"{_or(y.identities, 'never'):>10} {y.votes_cast:>10,} "
+                f"{y.votes_counted:>8,} {y.flagged_share:>7.0%} {y.held_share:>5.0%} "
+                f"{y.network_flags:>9}"
+            )
+    if any(r.network_recall for r in reports):
+        print()
+        print(
+            f"The network test alone: networks of fresh identities casting {WINDOW} votes, alone "
+            f"or among honest mates ({MATE_VOTES} votes each); median flag: attack votes by then"
+        )
+        print(
+            f"{'strategy':<12} {'target':<36} {'m':>3} {'mates':>5} {'recall@100':>10} "
+            f"{'median flag':>11} {'attackers held':>14} {'mates held':>10}"
+        )
+        for r in reports:
+            for x in r.network_recall:
+                print(
+                    f"{r.strategy:<12} {r.target:<36} {x['per_identity']:>3} {x['mates']:>5} "
+                    f"{x['recall_100']:>10.0%} {_or(x['median_attack_votes_at_flag'], '-'):>11} "
+                    f"{x['attackers_held']:>14.0%} {x['mates_held']:>10.0%}"
+                )
+
+
+def print_networks(honest: dict[str, dict[str, float]], tastes: list[dict[str, float]]) -> None:
+    print()
+    print("The network test on honest voters dealt into networks (judged by the honest fit)")
+    for name, x in [*honest.items(), *((f"shared taste tau {t['tau']}", t) for t in tastes)]:
+        print(
+            f"  {name}: {x['voters']:,.0f} voters in {x['networks']:,.0f} networks "
+            f"({x['alone']:,.0f} alone; {x['networks_10plus']:,.0f} of 10+ voters holding "
+            f"{x['voters_in_10plus']:,.0f}; {x['networks_100plus']:,.0f} of 100+): "
+            f"{x['flagged']:.0f} networks flagged ({x['flagged_10plus']:.0f} of 10+), "
+            f"{x['identities_held']:.0f} honest identities ({x['votes_held']:,.0f} votes) "
+            f"quarantined"
+        )
 
 
 def print_tables(
@@ -589,19 +889,7 @@ def print_tables(
             f"{_or(r.flagged_at, 'never'):>10} "
             f"{r.max_shift:9.2f} {'yes' if r.single_identity_can_pass else 'no':>6}"
         )
-    print()
-    print("With defences, many identities of m votes each, until the unflagged ones gain the rank")
-    print(
-        f"{'strategy':<12} {'target':<36} {'m':>3} {'identities':>10} {'votes cast':>10} "
-        f"{'counted':>8} {'flagged':>7}"
-    )
-    for r in reports:
-        for y in r.sybil:
-            print(
-                f"{r.strategy:<12} {r.target:<36} {y.per_identity:>3} "
-                f"{_or(y.identities, 'never'):>10} {y.votes_cast:>10,} "
-                f"{y.votes_counted:>8,} {y.flagged_share:>7.0%}"
-            )
+    print_sybil(reports)
     print()
     print(f"Detection: {attackers} identities per row, {wave} at a time, a scan after each tenth")
     print(
@@ -679,11 +967,24 @@ def main() -> None:
         action="store_true",
         help="only judge the honest voters by early snapshots (seconds)",
     )
+    parser.add_argument(
+        "--hold",
+        type=float,
+        default=anomaly.DEFAULT_HOLD,
+        help="own statistic above which a network flag holds an identity (default 1)",
+    )
+    parser.add_argument(
+        "--sybil-only",
+        action="store_true",
+        help="only the many-identities rows (one identity per network and all behind one), "
+        "the network test's recall, and its false positives on honest networks",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not args.votes.is_file():
         sys.exit(f"votes not found: {args.votes} (pass --votes PATH)")
     TEST.update(deltas=args.deltas, alpha=args.alpha)
+    HOLD["min"] = args.hold
     REFERENCE["mode"] = args.reference
     if unknown := set(args.strategies) - set(STRATEGIES):
         sys.exit(f"unknown strategies: {', '.join(sorted(unknown))}")
@@ -726,7 +1027,9 @@ def main() -> None:
             stream = attack_stream(arena, row_rng(0), strategy, target, rivals, 200_000).votes
             share = float(arena.pair_p[target, :].sum() + arena.pair_p[:, target].sum())
             needed = votes_to_pass(arena, stream, target, above)
-            at, unflagged, shift = single_identity(arena, stream, target)
+            at, unflagged, shift = (
+                (None, 0, 0.0) if args.sybil_only else single_identity(arena, stream, target)
+            )
             report = TargetReport(
                 strategy=strategy,
                 target=arena.models[target],
@@ -750,8 +1053,23 @@ def main() -> None:
                 single_identity_can_pass=needed is not None and needed <= unflagged,
             )
             for m in () if args.no_sybil else SYBIL_SIZES:
-                report.sybil.append(sybil(arena, row_rng(m), strategy, target, rivals, above, m))
+                # The same identities (same stream) on networks of their own, then behind one.
+                for networks in (None, 1):
+                    report.sybil.append(
+                        sybil(arena, row_rng(m), strategy, target, rivals, above, m, networks)
+                    )
+                for mates in (0, MATES):
+                    report.network_recall.append(
+                        network_recall(arena, row_rng(1000 + m), strategy, target, rivals, m, mates)
+                    )
             reports.append(report)
+            if args.sybil_only:
+                print(
+                    f"  {strategy} on {arena.models[target]} done "
+                    f"({time.monotonic() - started:.0f} s)",
+                    file=sys.stderr,
+                )
+                continue
             found, fp = detection(
                 arena,
                 row_rng(1),
@@ -771,10 +1089,29 @@ def main() -> None:
                 file=sys.stderr,
             )
 
-    tastes = [taste_false_positives(arena, rng, tau, args.bt_voters) for tau in TASTES]
-    print_tables(reports, detections, false_positive_runs, tastes, args.attackers, args.wave)
-    stale = [stale_reference_false_positives(arena, honest_voter, x) for x in STALE_SHARES]
-    print_stale(stale)
+    # Networks draw from their own stream, so the figures above stay those of earlier runs.
+    net_rng = np.random.default_rng([args.seed, 24])
+    real_net = network_of(net_rng, int(honest_voter.max()) + 1)
+    bt_net = network_of(net_rng, args.bt_voters)
+    honest_nets = {
+        "real-vote voters": honest_networks(
+            net_rng, theta_of(arena.ratings), honest_voter, arena.honest, real_net
+        ),
+        "BT voters": honest_networks(
+            net_rng, theta_of(ratings_with(arena, bt)), bt_voter, bt, bt_net
+        ),
+    }
+    shared = [shared_taste_networks(arena, net_rng, tau, args.bt_voters) for tau in TASTES]
+    tastes: list[dict[str, float]] = []
+    stale: list[dict[str, float]] = []
+    if args.sybil_only:
+        print_sybil(reports)
+    else:
+        tastes = [taste_false_positives(arena, rng, tau, args.bt_voters) for tau in TASTES]
+        print_tables(reports, detections, false_positive_runs, tastes, args.attackers, args.wave)
+        stale = [stale_reference_false_positives(arena, honest_voter, x) for x in STALE_SHARES]
+        print_stale(stale)
+    print_networks(honest_nets, shared)
     print(f"\n{time.monotonic() - started:.0f} s")
     if args.json:
         args.json.write_text(
@@ -789,6 +1126,8 @@ def main() -> None:
                     "false_positives": false_positive_runs,
                     "tastes": tastes,
                     "stale_reference": stale,
+                    "honest_networks": honest_nets,
+                    "shared_taste_networks": shared,
                 },
                 indent=2,
             )

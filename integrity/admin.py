@@ -12,7 +12,9 @@ from integrity.models import VoterFlag
 class VoterFlagAdmin(admin.ModelAdmin):
     list_display = [
         "id",
+        "scope",
         "voter_id",
+        "network_hash",
         "state",
         "direction",
         "model",
@@ -20,11 +22,12 @@ class VoterFlagAdmin(admin.ModelAdmin):
         "threshold",
         "votes_tested",
         "votes_quarantined",
+        "identities_quarantined",
         "created_at",
         "released_by",
     ]
-    list_filter = ["state", "direction"]
-    search_fields = ["voter_id", "model__slug"]
+    list_filter = ["scope", "state", "direction"]
+    search_fields = ["voter_id", "network_hash", "model__slug"]
     readonly_fields = [f.name for f in VoterFlag._meta.fields]
     actions = ["release"]
 
@@ -34,7 +37,7 @@ class VoterFlagAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # kept for audit; release instead
 
-    @admin.action(description="Release: count the selected voters' quarantined votes again")
+    @admin.action(description="Release: count the votes the selected flags quarantined again")
     def release(self, request: HttpRequest, queryset: QuerySet[VoterFlag]) -> None:
         by = request.user.get_username() or f"user {request.user.pk}"
         released = votes = 0

@@ -54,6 +54,14 @@ Reference ratings
     is tested against. The site tests a voter against the newest snapshot published before
     the voter's first tested vote, so a flood of identities cannot move the ratings it is judged
     by; a vote between models that row does not rate falls back to the last row (the newest).
+
+Networks
+    ``scan`` does not care what a "voter" code stands for. The site also runs it on the pooled
+    votes of every identity behind one network pseudonym, in the order cast, each vote keeping
+    its own identity's reference row. Each vote's reference is still fixed before the vote is
+    cast, so the product of the pooled likelihood ratios is a supermartingale under H0 and the
+    same bound holds per network. ``statistics`` then says how strongly each identity's own
+    votes favour the alternative that fired, and ``holders`` which identities a crossing holds.
 """
 
 from __future__ import annotations
@@ -67,6 +75,10 @@ from scipy.special import log_expit, logsumexp
 
 DEFAULT_DELTAS = (2.0, 3.0, 4.0)
 DEFAULT_ALPHA = 0.01
+# A network's flag holds the identities whose own statistic for the test that fired exceeds
+# this: their votes there are at least e times likelier under that alternative than under H0.
+# One lucky vote for the model (at most a ratio of 1.9) is not enough; two are.
+DEFAULT_HOLD = 1.0
 FAVOURS = 1
 DISFAVOURS = -1
 PROMOTES = 2
@@ -200,6 +212,161 @@ def scan(
     for alarm in _promotes(voter, a, b, code, theta, ref, usable, position, shifts, h):
         _keep_earliest(best, alarm)
     return [best[v] for v in sorted(best)]
+
+
+def _test_steps(
+    model_a: Sequence[int] | np.ndarray,
+    model_b: Sequence[int] | np.ndarray,
+    outcome: Sequence[int] | np.ndarray,
+    theta: np.ndarray,
+    *,
+    model: int,
+    direction: int,
+    reference: Sequence[int] | np.ndarray | None,
+    deltas: Sequence[float],
+) -> np.ndarray:
+    """Each vote's log-likelihood ratio for one test, one column per delta (0 for a vote that
+    does not feed it), with ``scan``'s rules for references and unrated models."""
+    a = np.asarray(model_a, dtype=np.int64)
+    b = np.asarray(model_b, dtype=np.int64)
+    code = np.asarray(outcome, dtype=np.int64)
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.ndim == 1:
+        theta = theta[None, :]
+    rows = theta.shape[0]
+    ref = (
+        np.full(len(a), rows - 1, dtype=np.int64)
+        if reference is None
+        else np.asarray(reference, dtype=np.int64)
+    )
+    if direction not in (FAVOURS, DISFAVOURS, PROMOTES):
+        raise ValueError("direction is FAVOURS, DISFAVOURS or PROMOTES")
+    if not (len(a) == len(b) == len(code) == len(ref)):
+        raise ValueError("model_a, model_b, outcome and reference must have the same length")
+    shifts = np.asarray(deltas, dtype=np.float64)
+    steps = np.zeros((len(a), len(shifts)))
+    if not len(a):
+        return steps
+    rated = ~np.isnan(theta)
+    ref = np.where(rated[ref, a] & rated[ref, b], ref, rows - 1)
+    usable = rated[ref, a] & rated[ref, b] & (a != b) & rated[ref, model]
+    t_a, t_b, t_m = theta[ref, a], theta[ref, b], theta[ref, model]
+    score_a = _scores(code)
+    if direction == PROMOTES:
+        good_a = np.where(a == model, True, np.where(b == model, False, helps_a(t_a, t_b, t_m)))
+        sign = 1.0
+    else:
+        usable &= (a == model) | (b == model)
+        good_a = a == model  # the test's side is the model's
+        sign = float(direction)
+    x = np.where(good_a, t_a - t_b, t_b - t_a)[usable]
+    score = np.where(good_a, score_a, 1 - score_a)[usable]
+    for k, d in enumerate(shifts):
+        steps[usable, k] = llr(x, score, sign * d)
+    return steps
+
+
+def statistics(
+    member: Sequence[int] | np.ndarray,
+    model_a: Sequence[int] | np.ndarray,
+    model_b: Sequence[int] | np.ndarray,
+    outcome: Sequence[int] | np.ndarray,
+    theta: np.ndarray,
+    *,
+    model: int,
+    direction: int,
+    reference: Sequence[int] | np.ndarray | None = None,
+    deltas: Sequence[float] = DEFAULT_DELTAS,
+) -> np.ndarray:
+    """Each member's own statistic for one test (``model``, ``direction``) over its votes: the
+    log mixture likelihood ratio after its last vote, indexed by member code (0 for a member
+    whose votes never fed the test).
+
+    Arguments are those of ``scan``; ``member`` codes group the votes, e.g. the identities
+    behind a network whose pooled votes ``scan`` flagged. A member with a statistic above 0 is
+    one whose votes, on their own, favour that alternative over H0.
+    """
+    group = np.asarray(member, dtype=np.int64)
+    steps = _test_steps(
+        model_a,
+        model_b,
+        outcome,
+        theta,
+        model=model,
+        direction=direction,
+        reference=reference,
+        deltas=deltas,
+    )
+    if len(group) != len(steps):
+        raise ValueError("member must give one code per vote")
+    totals = np.zeros((int(group.max()) + 1 if len(group) else 0, steps.shape[1]))
+    for k in range(steps.shape[1]):
+        np.add.at(totals[:, k], group, steps[:, k])
+    return logsumexp(totals, axis=1) - math.log(steps.shape[1])
+
+
+def holders(
+    member: Sequence[int] | np.ndarray,
+    model_a: Sequence[int] | np.ndarray,
+    model_b: Sequence[int] | np.ndarray,
+    outcome: Sequence[int] | np.ndarray,
+    theta: np.ndarray,
+    *,
+    model: int,
+    direction: int,
+    reference: Sequence[int] | np.ndarray | None = None,
+    deltas: Sequence[float] = DEFAULT_DELTAS,
+    alpha: float = DEFAULT_ALPHA,
+    hold: float = DEFAULT_HOLD,
+) -> np.ndarray:
+    """The members a crossing of one test on their pooled votes (in the order given) holds:
+    every member whose own statistic exceeds ``hold``, then, while the others' votes alone
+    would still cross the threshold, the strongest of the others with a statistic above 0,
+    one at a time. Returns their codes, strongest first.
+
+    So a neighbour with one lucky vote is left alone when the clear contributors explain the
+    crossing, and identities that each stay under ``hold`` (one vote apiece, say) cannot hide
+    the pooled evidence behind their small shares. ``theta`` has the rows ``scan`` was given,
+    whose threshold (log(3K / alpha), K the most models a row rates) applies.
+    """
+    group = np.asarray(member, dtype=np.int64)
+    steps = _test_steps(
+        model_a,
+        model_b,
+        outcome,
+        theta,
+        model=model,
+        direction=direction,
+        reference=reference,
+        deltas=deltas,
+    )
+    if len(group) != len(steps):
+        raise ValueError("member must give one code per vote")
+    if not len(group):
+        return np.array([], dtype=np.int64)
+    theta = np.asarray(theta, dtype=np.float64)
+    rated = ~np.isnan(theta if theta.ndim == 2 else theta[None, :])
+    h = threshold(max(int(rated.sum(axis=1).max()), 1), alpha=alpha)
+    totals = np.zeros((int(group.max()) + 1, steps.shape[1]))
+    for k in range(steps.shape[1]):
+        np.add.at(totals[:, k], group, steps[:, k])
+    own = logsumexp(totals, axis=1) - math.log(steps.shape[1])
+    present = np.unique(group)
+    by_strength = present[np.argsort(-own[present], kind="stable")]
+    held = [m for m in by_strength if own[m] > hold]
+    others = [m for m in by_strength if 0 < own[m] <= hold]
+    out = np.isin(group, held)
+
+    def still_crosses() -> bool:
+        running = np.cumsum(np.where(out[:, None], 0.0, steps), axis=0)
+        return bool((logsumexp(running, axis=1) - math.log(steps.shape[1]) >= h).any())
+
+    for m in others:
+        if not still_crosses():
+            break
+        held.append(m)
+        out |= group == m
+    return np.array(held, dtype=np.int64)
 
 
 def _scores(code: np.ndarray) -> np.ndarray:

@@ -75,9 +75,11 @@ class LifecycleModel:
 
 @dataclass(frozen=True)
 class FlagCounts:
-    flagged: int
+    flagged: int  # voters
     released: int
-    votes_quarantined: int
+    votes_quarantined: int  # by voter and network flags
+    networks_flagged: int = 0
+    networks_released: int = 0
 
 
 @dataclass(frozen=True)
@@ -178,14 +180,21 @@ def lifecycle_models() -> list[LifecycleModel]:
 
 
 def flag_counts() -> FlagCounts:
-    by_state = dict(
-        VoterFlag.objects.values_list("state").annotate(n=Count("pk")).values_list("state", "n")
-    )
+    counts = {
+        (scope, state): n
+        for scope, state, n in VoterFlag.objects.values_list("scope", "state")
+        .annotate(n=Count("pk"))
+        .values_list("scope", "state", "n")
+    }
     quarantined = Vote.objects.filter(excluded_reason=Vote.ExcludedReason.ANOMALOUS_VOTER).count()
+    voter, network = VoterFlag.Scope.VOTER, VoterFlag.Scope.NETWORK
+    flagged, released = VoterFlag.State.FLAGGED, VoterFlag.State.RELEASED
     return FlagCounts(
-        by_state.get(VoterFlag.State.FLAGGED, 0),
-        by_state.get(VoterFlag.State.RELEASED, 0),
+        counts.get((voter, flagged), 0),
+        counts.get((voter, released), 0),
         quarantined,
+        counts.get((network, flagged), 0),
+        counts.get((network, released), 0),
     )
 
 

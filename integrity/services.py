@@ -1,9 +1,12 @@
-"""Writes of the integrity app: flag anomalous voters, quarantine their votes, release them."""
+"""Writes of the integrity app: flag anomalous voters and networks, quarantine their votes,
+release them."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -15,13 +18,14 @@ from arena.models import Domain, Vote
 from arena.services import votes_exclude
 from arena.signals import votes_changed
 from integrity import anomaly
-from integrity.models import VoterFlag
+from integrity.models import QuarantinedVote, VoterFlag
 from ratings import maths
 from ratings.models import RatingRow, RatingSnapshot
 
 logger = logging.getLogger(__name__)
 
 QUARANTINE = Vote.ExcludedReason.ANOMALOUS_VOTER
+VOTER, NETWORK = VoterFlag.Scope.VOTER, VoterFlag.Scope.NETWORK
 DIRECTION = {
     anomaly.FAVOURS: VoterFlag.Direction.FAVOURS,
     anomaly.DISFAVOURS: VoterFlag.Direction.DISFAVOURS,
@@ -40,6 +44,8 @@ class ScanResult:
     votes_scanned: int
     flags: list[VoterFlag]
     votes_quarantined: int  # by new flags and, for voters already flagged, their newer votes
+    networks_scanned: int = 0
+    network_flags: list[VoterFlag] = field(default_factory=list)  # new or extended
 
 
 def _overall_ratings(snapshot_ids: list[int]) -> dict[int, dict[int, float]]:
@@ -81,6 +87,18 @@ def _references(
     return used, {v: row[pk] if pk is not None else len(used) - 1 for v, pk in chosen.items()}
 
 
+def _hold(held: dict[int, list[int]]) -> int:
+    """Quarantine the votes each flag holds and record which flag holds which; return how
+    many votes changed. The caller holds row locks on the flags and on the votes."""
+    pairs = [(flag_id, vote_id) for flag_id, ids in held.items() for vote_id in ids]
+    if not pairs:
+        return 0
+    QuarantinedVote.objects.bulk_create(
+        [QuarantinedVote(flag_id=f, vote_id=v) for f, v in pairs], ignore_conflicts=True
+    )
+    return votes_exclude(vote_ids=[v for _, v in pairs], reason=QUARANTINE)
+
+
 def voter_quarantine(*, voter_ids: list[str]) -> int:
     """Exclude every counted vote of the voters with an open flag as "anomalous_voter";
     return how many.
@@ -92,17 +110,85 @@ def voter_quarantine(*, voter_ids: list[str]) -> int:
     if not voter_ids:
         return 0
     with transaction.atomic():
-        still_open = list(
+        flag_of = dict(
             VoterFlag.objects.select_for_update()
-            .filter(voter_id__in=voter_ids, state=VoterFlag.State.FLAGGED)
-            .values_list("voter_id", flat=True)
+            .filter(scope=VOTER, voter_id__in=voter_ids, state=VoterFlag.State.FLAGGED)
+            .values_list("voter_id", "pk")
         )
-        ids = list(
+        held: dict[int, list[int]] = defaultdict(list)
+        for vote_id, voter_id in (
             Vote.objects.select_for_update()
-            .filter(voter_id__in=still_open, excluded_reason="")
-            .values_list("pk", flat=True)
+            .filter(voter_id__in=list(flag_of), excluded_reason="")
+            .values_list("pk", "voter_id")
+        ):
+            held[flag_of[voter_id]].append(vote_id)
+        return _hold(held)
+
+
+def network_quarantine(
+    *, network_hashes: list[str], add: dict[str, set[str]] | None = None
+) -> dict[str, int]:
+    """Exclude, on each network with an open flag, every counted vote of the identities that
+    flag holds (and of those in ``add``, newly found) as "anomalous_voter"; return how many per
+    network.
+
+    Only the votes cast from that network: the evidence was the network's. Locks as
+    voter_quarantine does.
+    """
+    if not network_hashes:
+        return {}
+    with transaction.atomic():
+        flag_of = dict(
+            VoterFlag.objects.select_for_update()
+            .filter(scope=NETWORK, network_hash__in=network_hashes, state=VoterFlag.State.FLAGGED)
+            .values_list("network_hash", "pk")
         )
-        return votes_exclude(vote_ids=ids, reason=QUARANTINE) if ids else 0
+        held_by = {
+            (network, voter_id)
+            for network, voter_id in QuarantinedVote.objects.filter(flag_id__in=flag_of.values())
+            .values_list("flag__network_hash", "vote__voter_id")
+            .distinct()
+        }
+        held_by |= {(n, v) for n, voters in (add or {}).items() if n in flag_of for v in voters}
+        held: dict[int, list[int]] = defaultdict(list)
+        for vote_id, network, voter_id in (
+            Vote.objects.select_for_update()
+            .filter(
+                network_hash__in=list(flag_of),
+                voter_id__in={v for _, v in held_by},
+                excluded_reason="",
+            )
+            .values_list("pk", "network_hash", "voter_id")
+        ):
+            if (network, voter_id) in held_by:
+                held[flag_of[network]].append(vote_id)
+        counts = {network: len(held.get(pk, ())) for network, pk in flag_of.items()}
+        _hold(held)
+        return counts
+
+
+@dataclass
+class _Counted:
+    """The counted votes a scan tests, in the order cast, as parallel columns."""
+
+    vote_id: np.ndarray
+    voter: np.ndarray  # voter codes
+    network: list[str]
+    model_a: np.ndarray  # indices into the ratings' columns
+    model_b: np.ndarray
+    outcome: np.ndarray
+    reference: np.ndarray  # each vote's ratings row: its voter's reference
+
+    def take(self, rows: np.ndarray) -> _Counted:
+        return _Counted(
+            self.vote_id[rows],
+            self.voter[rows],
+            [self.network[i] for i in rows],
+            self.model_a[rows],
+            self.model_b[rows],
+            self.outcome[rows],
+            self.reference[rows],
+        )
 
 
 def voters_scan(
@@ -111,24 +197,28 @@ def voters_scan(
     deltas: tuple[float, ...] | None = None,
     alpha: float | None = None,
 ) -> ScanResult:
-    """Test every voter's counted votes against overall ratings, flag the voters who fail and
-    quarantine their votes.
+    """Test every voter's counted votes, and every network's pooled counted votes, against
+    overall ratings; flag the voters and networks that fail and quarantine their votes.
 
     The scanned snapshot is the newest by default. Each voter is tested against the newest
     snapshot up to it that counted only votes older than the voter's first tested vote (one
     published before the voter started), so neither the voter nor identities that started with
     it can have moved those ratings; a voter who started before every such snapshot is tested
-    against the scanned one.
+    against the scanned one. In a network's pooled votes each vote keeps its own voter's
+    reference.
 
     Safe to run twice: a voter with an open flag is not tested again (only their newer counted
     votes are quarantined), and the unique open-flag constraint settles a race between two
-    scans. A released voter is tested only on votes newer than the release.
+    scans. A released voter is tested only on votes newer than the release. A network with an
+    open flag is tested on its votes newer than those the flag's test saw, from identities the
+    flag does not hold; a released one on its votes newer than the release.
     """
     # Settings may override the documented defaults (see docs/integrity.md).
     if deltas is None:
         deltas = tuple(getattr(settings, "ARENA_ANOMALY_DELTAS", anomaly.DEFAULT_DELTAS))
     if alpha is None:
         alpha = getattr(settings, "ARENA_ANOMALY_ALPHA", anomaly.DEFAULT_ALPHA)
+    hold = getattr(settings, "ARENA_ANOMALY_NETWORK_HOLD", anomaly.DEFAULT_HOLD)
     if snapshot_id is None:
         snapshot = RatingSnapshot.objects.order_by("-id").first()
     else:
@@ -138,31 +228,37 @@ def voters_scan(
     if snapshot is None:
         return ScanResult(None, 0, 0, [], 0)
     open_voters = set(
-        VoterFlag.objects.filter(state=VoterFlag.State.FLAGGED).values_list("voter_id", flat=True)
+        VoterFlag.objects.filter(scope=VOTER, state=VoterFlag.State.FLAGGED).values_list(
+            "voter_id", flat=True
+        )
     )
-    # Votes a flagged voter cast since the last scan join the quarantine.
+    open_networks = dict(
+        VoterFlag.objects.filter(scope=NETWORK, state=VoterFlag.State.FLAGGED).values_list(
+            "network_hash", "tested_through_vote_id"
+        )
+    )
+    # Votes a flagged voter (or a network flag's identity) cast since the last scan join the
+    # quarantine.
     quarantined = voter_quarantine(voter_ids=sorted(open_voters))
-    released_after = dict(
-        VoterFlag.objects.filter(state=VoterFlag.State.RELEASED)
-        .values_list("voter_id")
-        .annotate(after=Max("released_after_vote_id"))
-        .values_list("voter_id", "after")
-    )
+    quarantined += sum(network_quarantine(network_hashes=sorted(open_networks)).values())
+    released_after = _released_after(VOTER, "voter_id")
+    network_after = _released_after(NETWORK, "network_hash")
+    network_after |= {n: after or 0 for n, after in open_networks.items()}
     voter_codes: dict[str, int] = {}
     first_vote: dict[str, int] = {}
-    vote_rows: list[tuple[int, int, int, str]] = []
-    for vote_id, voter_id, a, b, outcome in (
+    vote_rows: list[tuple[int, int, str, int, int, str]] = []
+    for vote_id, voter_id, network, a, b, outcome in (
         Vote.objects.filter(excluded_reason="")
         .exclude(voter_id="")
         .order_by("id")
-        .values_list("id", "voter_id", "model_a_id", "model_b_id", "outcome")
+        .values_list("id", "voter_id", "network_hash", "model_a_id", "model_b_id", "outcome")
         .iterator(chunk_size=20000)
     ):
         if voter_id in open_voters or vote_id <= (released_after.get(voter_id) or 0):
             continue
         code = voter_codes.setdefault(voter_id, len(voter_codes))
         first_vote.setdefault(voter_id, vote_id)
-        vote_rows.append((code, a, b, outcome))
+        vote_rows.append((vote_id, code, network, a, b, outcome))
     references, reference_of = _references(snapshot, first_vote)
     ratings = _overall_ratings([s.pk for s in references])
     model_ids = sorted({m for by_model in ratings.values() for m in by_model})
@@ -175,15 +271,28 @@ def voters_scan(
     row_of_code = np.zeros(len(voter_codes), dtype=np.int64)
     for voter_id, code in voter_codes.items():
         row_of_code[code] = reference_of[voter_id]
-    codes = np.array([r[0] for r in vote_rows], dtype=np.int64)
-    columns = [
-        codes,
-        [index.get(r[1], unrated) for r in vote_rows],
-        [index.get(r[2], unrated) for r in vote_rows],
-        [anomaly.OUTCOME_CODE[r[3]] for r in vote_rows],
-    ]
+    codes = np.array([r[1] for r in vote_rows], dtype=np.int64)
+    counted = _Counted(
+        vote_id=np.array([r[0] for r in vote_rows], dtype=np.int64),
+        voter=codes,
+        network=[r[2] for r in vote_rows],
+        model_a=np.array([index.get(r[3], unrated) for r in vote_rows], dtype=np.int64),
+        model_b=np.array([index.get(r[4], unrated) for r in vote_rows], dtype=np.int64),
+        outcome=np.array([anomaly.OUTCOME_CODE[r[5]] for r in vote_rows], dtype=np.int64),
+        reference=row_of_code[codes],
+    )
+    test = {"deltas": deltas, "alpha": alpha, "hold": hold}
     alarms = (
-        anomaly.scan(*columns, theta, reference=row_of_code[codes], deltas=deltas, alpha=alpha)
+        anomaly.scan(
+            counted.voter,
+            counted.model_a,
+            counted.model_b,
+            counted.outcome,
+            theta,
+            reference=counted.reference,
+            deltas=deltas,
+            alpha=alpha,
+        )
         if model_ids and vote_rows
         else []
     )
@@ -219,14 +328,184 @@ def voters_scan(
             flag.threshold,
             flag.votes_quarantined,
         )
-    return ScanResult(snapshot.pk, len(voter_codes), len(vote_rows), flags, quarantined)
+    # Networks pool what is still counted: the votes of voters just flagged are out already.
+    flagged_codes = np.array([alarm.voter for alarm in alarms], dtype=np.int64)
+    pooled = counted.take(
+        np.array(
+            [
+                i
+                for i, network in enumerate(counted.network)
+                if network and counted.vote_id[i] > network_after.get(network, 0)
+            ],
+            dtype=np.int64,
+        )
+    )
+    pooled = pooled.take(np.flatnonzero(~np.isin(pooled.voter, flagged_codes)))
+    network_flags, held = _networks_scan(
+        pooled, theta, model_ids, references, voters, open_networks, test
+    )
+    return ScanResult(
+        snapshot.pk,
+        len(voter_codes),
+        len(vote_rows),
+        flags,
+        quarantined + held,
+        networks_scanned=len(set(pooled.network)),
+        network_flags=network_flags,
+    )
+
+
+def _released_after(scope: str, field: str) -> dict[str, int]:
+    """The newest vote a released flag covered, per voter (or network) of that scope."""
+    return dict(
+        VoterFlag.objects.filter(scope=scope, state=VoterFlag.State.RELEASED)
+        .values_list(field)
+        .annotate(after=Max("released_after_vote_id"))
+        .values_list(field, "after")
+    )
+
+
+def _networks_scan(
+    pooled: _Counted,
+    theta: np.ndarray,
+    model_ids: list[int],
+    references: list[RatingSnapshot],
+    voters: dict[int, str],
+    open_networks: dict[str, int | None],
+    test: dict[str, Any],
+) -> tuple[list[VoterFlag], int]:
+    """Run the voters' tests on each network's pooled votes; flag the networks that fail and
+    quarantine their contributing identities' votes there. Return the new (or extended) flags
+    and how many votes they quarantined."""
+    if not len(pooled.vote_id) or not model_ids:
+        return [], 0
+    names = sorted(set(pooled.network))
+    code_of = {network: i for i, network in enumerate(names)}
+    network_code = np.array([code_of[n] for n in pooled.network], dtype=np.int64)
+    columns = (pooled.model_a, pooled.model_b, pooled.outcome)
+    alarms = anomaly.scan(
+        network_code,
+        *columns,
+        theta,
+        reference=pooled.reference,
+        deltas=test["deltas"],
+        alpha=test["alpha"],
+    )
+    flags, quarantined = [], 0
+    for alarm in alarms:
+        network = names[alarm.voter]
+        rows = np.flatnonzero(network_code == alarm.voter)
+        # The identities whose own votes there clearly favour the alternative that fired, and
+        # as many more as it takes for the rest of the network to pass: their votes carry the
+        # evidence; a neighbour behind the same NAT with one lucky vote for the model does not.
+        held_codes = anomaly.holders(
+            pooled.voter[rows],
+            *(column[rows] for column in columns),
+            theta,
+            model=alarm.model,
+            direction=alarm.direction,
+            reference=pooled.reference[rows],
+            deltas=test["deltas"],
+            alpha=test["alpha"],
+            hold=test["hold"],
+        )
+        contributors = {voters[int(code)] for code in held_codes}
+        flag, held = _network_flag(
+            network=network,
+            alarm=alarm,
+            test=test,
+            contributors=contributors,
+            last_vote_id=int(pooled.vote_id[rows[-1]]),
+            snapshot=references[int(pooled.reference[rows[alarm.flagged_at - 1]])],
+            model_id=model_ids[alarm.model],
+            extend=network in open_networks,
+        )
+        if flag is not None:
+            flags.append(flag)
+            quarantined += held
+    return flags, quarantined
+
+
+def _network_flag(
+    *,
+    network: str,
+    alarm: anomaly.Alarm,
+    test: dict[str, Any],
+    contributors: set[str],
+    last_vote_id: int,
+    snapshot: RatingSnapshot,
+    model_id: int,
+    extend: bool,
+) -> tuple[VoterFlag | None, int]:
+    """Record a network's crossing and quarantine its contributors' votes there: a new flag, or,
+    for a network already flagged, its open flag extended to the identities newly found.
+    Return the flag (None if another scan got there first) and how many votes it took."""
+    try:
+        with transaction.atomic():
+            if extend:
+                flag = (
+                    VoterFlag.objects.select_for_update()
+                    .filter(scope=NETWORK, network_hash=network, state=VoterFlag.State.FLAGGED)
+                    .first()
+                )
+                if flag is None:
+                    return None, 0  # released meanwhile: the next scan tests its newer votes
+                flag.crossings += 1
+            else:
+                flag = VoterFlag.objects.create(
+                    scope=NETWORK,
+                    network_hash=network,
+                    model_id=model_id,
+                    direction=DIRECTION[alarm.direction],
+                    statistic=alarm.statistic,
+                    threshold=alarm.threshold,
+                    deltas=list(test["deltas"]),
+                    alpha=test["alpha"],
+                    hold_above=test["hold"],
+                    votes_tested=alarm.votes_on_model,
+                    flagged_at_vote=alarm.flagged_at,
+                    snapshot=snapshot,
+                )
+            held = network_quarantine(network_hashes=[network], add={network: contributors})
+            flag.votes_quarantined += held[network]
+            flag.identities_quarantined = (
+                QuarantinedVote.objects.filter(flag=flag)
+                .values("vote__voter_id")
+                .distinct()
+                .count()
+            )
+            flag.tested_through_vote_id = last_vote_id
+            flag.save(
+                update_fields=[
+                    "crossings",
+                    "votes_quarantined",
+                    "identities_quarantined",
+                    "tested_through_vote_id",
+                ]
+            )
+    except IntegrityError:
+        return None, 0  # another scan flagged this network first
+    logger.warning(
+        "network %s flagged (%s %s, LLR %.1f >= %.1f, crossing %d); %d votes of %d identities "
+        "quarantined",
+        network,
+        DIRECTION[alarm.direction],
+        model_id,
+        alarm.statistic,
+        alarm.threshold,
+        flag.crossings,
+        held[network],
+        len(contributors),
+    )
+    return flag, held[network]
 
 
 def flag_release(*, flag_id: int, by: str, note: str = "") -> int:
-    """Close an open flag and count the voter's quarantined votes again; return how many.
+    """Close an open flag and count the votes it quarantined again; return how many.
 
-    Only votes excluded as "anomalous_voter" come back; the flag stays on record with who
-    released it, when and why.
+    Only the votes this flag quarantined and that are still excluded as "anomalous_voter" come
+    back (not those another open flag holds); the flag stays on record with who released it,
+    when and why.
     """
     if not by.strip():
         raise FlagError("Say who releases the flag.")
@@ -236,8 +515,16 @@ def flag_release(*, flag_id: int, by: str, note: str = "") -> int:
             raise FlagError(f"No voter flag {flag_id}.")
         if flag.state != VoterFlag.State.FLAGGED:
             raise FlagError(f"Flag {flag_id} was already released by {flag.released_by}.")
-        votes = Vote.objects.select_for_update().filter(
-            voter_id=flag.voter_id, excluded_reason=QUARANTINE
+        held_elsewhere = QuarantinedVote.objects.filter(
+            flag__state=VoterFlag.State.FLAGGED
+        ).exclude(flag=flag)
+        votes = (
+            Vote.objects.select_for_update()
+            .filter(
+                pk__in=QuarantinedVote.objects.filter(flag=flag).values("vote_id"),
+                excluded_reason=QUARANTINE,
+            )
+            .exclude(pk__in=held_elsewhere.values("vote_id"))
         )
         ids = list(votes.values_list("pk", flat=True))
         Vote.objects.filter(pk__in=ids).update(
@@ -247,9 +534,13 @@ def flag_release(*, flag_id: int, by: str, note: str = "") -> int:
         flag.released_at = timezone.now()
         flag.released_by = by.strip()
         flag.release_note = note
-        flag.released_after_vote_id = Vote.objects.filter(voter_id=flag.voter_id).aggregate(
-            m=Max("id")
-        )["m"]
+        # Released means trusted for what the flag saw: later scans test newer votes only.
+        covered = (
+            Vote.objects.filter(voter_id=flag.voter_id)
+            if flag.scope == VOTER
+            else Vote.objects.filter(network_hash=flag.network_hash)
+        )
+        flag.released_after_vote_id = covered.aggregate(m=Max("id"))["m"]
         flag.save(
             update_fields=[
                 "state",

@@ -1,4 +1,5 @@
-"""Background voter scans: one after each published snapshot, thin over the service."""
+"""Background voter and network scans: one after each published snapshot, thin over the
+service."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ logger = logging.getLogger(__name__)
     ignore_result=True,
 )
 def scan_voters(snapshot_id: int) -> int:
-    """Test voters against the snapshot's ratings; return how many were newly flagged."""
-    return len(services.voters_scan(snapshot_id=snapshot_id).flags)
+    """Test voters and networks against the snapshot's ratings; return how many flags were
+    raised (or, for networks already flagged, extended)."""
+    result = services.voters_scan(snapshot_id=snapshot_id)
+    return len(result.flags) + len(result.network_flags)
 
 
 def schedule_scan(snapshot_id: int) -> None:

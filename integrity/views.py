@@ -64,6 +64,10 @@ def api_transparency(request: HttpRequest) -> JsonResponse:
                 "released": report.flags.released,
                 "votes_quarantined_now": report.flags.votes_quarantined,
             },
+            "network_flags": {
+                "flagged": report.flags.networks_flagged,
+                "released": report.flags.networks_released,
+            },
             "sampling": {
                 "since": report.since.isoformat(),
                 "until": report.until.isoformat(),

@@ -186,3 +186,63 @@ def test_a_target_only_voter_is_named_by_the_favours_test_not_the_promotes_test(
     for alarm in (promotes, favours):
         anomaly._keep_earliest(best, alarm)
     assert best[0] == favours
+
+
+def test_each_members_statistic_is_its_own_mixture_likelihood_ratio_for_one_test() -> None:
+    theta = _theta()
+    target = 7
+    # Member 0 always votes for the target; 1 votes against it; 2 never meets it.
+    a = np.array([target, 3, target, 5, 1, 2])
+    b = np.array([3, target, 4, target, 2, 1])
+    outcome = np.array([0, 1, 1, 0, 0, 1])
+    member = np.array([0, 0, 1, 1, 2, 2])
+    own = anomaly.statistics(member, a, b, outcome, theta, model=target, direction=anomaly.FAVOURS)
+    x = theta[target] - theta[np.array([3, 3])]
+    by_hand = [anomaly.llr(x, np.ones(2), d).sum() for d in anomaly.DEFAULT_DELTAS]
+    assert own[0] == pytest.approx(np.log(np.mean(np.exp(by_hand))))
+    assert own[0] > 0 > own[1]
+    assert own[2] == 0
+
+
+def test_pooled_members_statistics_add_up_to_the_pooled_test_for_one_delta() -> None:
+    rng = np.random.default_rng(9)
+    theta = _theta()
+    target = int(np.argsort(-theta)[20])
+    a, b, outcome = _omnipresent(rng, theta, target, 300)
+    member = rng.integers(0, 30, 300)
+    own = anomaly.statistics(
+        member, a, b, outcome, theta, model=target, direction=anomaly.PROMOTES, deltas=(3.0,)
+    )
+    alarms = anomaly.scan(np.zeros(300, dtype=int), a, b, outcome, theta, deltas=(3.0,))
+    assert [(x.model, x.direction) for x in alarms] == [(target, anomaly.PROMOTES)]
+    pooled = anomaly.statistics(
+        np.zeros(300, dtype=int),
+        a,
+        b,
+        outcome,
+        theta,
+        model=target,
+        direction=anomaly.PROMOTES,
+        deltas=(3.0,),
+    )
+    # With one delta the log likelihood ratio is a sum over votes, so over members too.
+    assert own.sum() == pytest.approx(pooled[0])
+    assert (own > 0).all()
+
+
+def test_a_crossing_holds_the_clear_contributors_and_spares_a_lucky_neighbour() -> None:
+    theta = _theta()
+    target = 7
+    opponents = np.array([3, 5, 9, 11, 13, 15, 17, 19] * 5)
+    # Members 0-4 vote for the target 8 times each; member 5 once; member 6 never meets it.
+    member = np.r_[np.repeat(np.arange(5), 8), 5, 6]
+    a = np.r_[np.full(40, target), target, 1]
+    b = np.r_[opponents, 4, 2]
+    outcome = np.zeros(42, dtype=int)
+    assert anomaly.scan(np.zeros(42, dtype=int), a, b, outcome, theta)
+    own = anomaly.statistics(member, a, b, outcome, theta, model=target, direction=anomaly.FAVOURS)
+    assert 0 < own[5] < anomaly.DEFAULT_HOLD < own[:5].min()
+
+    held = anomaly.holders(member, a, b, outcome, theta, model=target, direction=anomaly.FAVOURS)
+
+    assert sorted(held.tolist()) == [0, 1, 2, 3, 4]

@@ -11,13 +11,18 @@ from integrity.models import VoterFlag
 
 
 class Command(BaseCommand):
-    help = "List voter flags, scan voters now, or release a flag (its votes count again)."
+    help = (
+        "List voter and network flags, scan voters and networks now, or release a flag (the "
+        "votes it quarantined count again)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         listing = sub.add_parser("list", help="List flags, open ones first.")
         listing.add_argument("--all", action="store_true", help="Include released flags.")
-        scan = sub.add_parser("scan", help="Test every voter against the newest snapshot.")
+        scan = sub.add_parser(
+            "scan", help="Test every voter and network against the newest snapshot."
+        )
         scan.add_argument("--snapshot", type=int, help="Test against this snapshot instead.")
         release = sub.add_parser("release", help="Release a flag and count its votes again.")
         release.add_argument("flag_id", type=int)
@@ -31,10 +36,13 @@ class Command(BaseCommand):
             if not options["all"]:
                 flags = flags.filter(state=VoterFlag.State.FLAGGED)
             for f in flags:
+                held = f"{f.votes_quarantined} votes quarantined"
+                if f.scope == VoterFlag.Scope.NETWORK:
+                    held += f" ({f.identities_quarantined} identities)"
                 self.stdout.write(
-                    f"{f.pk}\t{f.state}\t{f.voter_id}\t{f.direction} {f.model.slug}\t"
+                    f"{f.pk}\t{f.state}\t{f.subject}\t{f.direction} {f.model.slug}\t"
                     f"LLR {f.statistic:.1f} >= {f.threshold:.1f}\t"
-                    f"{f.votes_quarantined} votes quarantined\t{f.created_at:%Y-%m-%d %H:%M}"
+                    f"{held}\t{f.created_at:%Y-%m-%d %H:%M}"
                 )
         elif action == "scan":
             try:
@@ -46,7 +54,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"snapshot {result.snapshot_id}: {result.voters_scanned} voters, "
                 f"{result.votes_scanned} votes scanned; {len(result.flags)} newly flagged; "
-                f"{result.votes_quarantined} votes quarantined"
+                f"{result.networks_scanned} networks scanned; {len(result.network_flags)} "
+                f"network flags raised or extended; {result.votes_quarantined} votes quarantined"
             )
         else:
             try:
