@@ -12,11 +12,15 @@ Message = dict[str, Any]
 
 
 class BodySizeLimit:
-    """413 for a body longer than ARENA_MAX_REQUEST_BYTES, declared or streamed.
+    """413 for a body longer than ARENA_MAX_REQUEST_BYTES, declared or streamed; and only whole
+    bodies reach the application.
 
-    A declared Content-Length over the limit is refused without reading the body. A body sent
-    without a length (chunked) is counted as it arrives; once over the limit the application
-    is told the client left (so Django stops and stores nothing) and the 413 is sent here.
+    A declared Content-Length over the limit is refused without reading the body. Otherwise the
+    body is read here, up to the limit, before the application runs (as Django's own ASGI
+    handler did): a body sent without a length (chunked) that passes the limit gets the 413,
+    and a client that leaves before its body is complete reaches nothing, so a cut-off form is
+    never taken for a whole one. The application then gets the body in one message with its
+    Content-Length set, which Django's WSGI handler (config/asgi.py) needs to read it at all.
     """
 
     def __init__(self, app: Any) -> None:
@@ -31,31 +35,29 @@ class BodySizeLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self.refuse(scope, send, limit)
             return
-        received = 0
-        overflowed = False
-        started = False
-
-        async def counted_receive() -> Message:
-            nonlocal received, overflowed
-            if overflowed:
-                return {"type": "http.disconnect"}
+        body = bytearray()
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    overflowed = True
-                    return {"type": "http.disconnect"}
-            return message
+            if message["type"] == "http.disconnect":
+                return  # the client left mid-body: nothing to answer, nothing reaches Django
+            body += message.get("body", b"")
+            if len(body) > limit:
+                await self.refuse(scope, send, limit)
+                return
+            if not message.get("more_body", False):
+                break
+        headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        delivered = False
 
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()  # after the body: only the client leaving
 
-        await self.app(scope, counted_receive, tracked_send)
-        if overflowed and not started:
-            await self.refuse(scope, send, limit)
+        await self.app({**scope, "headers": headers}, replay, send)
 
     async def refuse(self, scope: Scope, send: Any, limit: int) -> None:
         message = f"Request body too large: the limit is {limit} bytes."

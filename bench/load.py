@@ -178,6 +178,15 @@ class Voter:
         return True
 
 
+def _session() -> aiohttp.ClientSession:
+    """One HTTP client for all simulated browsers; each sends its own cookies."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, force_close=False),
+        timeout=aiohttp.ClientTimeout(total=60),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
 async def run_load(
     base: str,
     *,
@@ -193,11 +202,7 @@ async def run_load(
     A battle that is under way at the end is finished (and its vote counted) before returning.
     """
     result = LoadResult()
-    connector = aiohttp.TCPConnector(limit=0, force_close=False)
-    timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
-    ) as session:
+    async with _session() as session:
         rng = random.Random(seed)
         crowd = [Voter(session, base, random.Random(rng.random())) for _ in range(voters)]
         await asyncio.gather(*(v.open_page(result) for v in crowd))
@@ -230,11 +235,7 @@ async def run_votes(
     """Each prepared voter votes on its own battles, one after another, for `warmup` +
     `seconds`; measure the last `seconds`. Only the vote requests are timed."""
     result = LoadResult()
-    connector = aiohttp.TCPConnector(limit=0, force_close=False)
-    timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
-    ) as session:
+    async with _session() as session:
         rng = random.Random(seed)
         voters = [
             (Voter(session, base, random.Random(rng.random()), str(entry["cookie"])), entry)
@@ -456,7 +457,12 @@ def main() -> int:
     shared_pool = shared_pool / "llmfao-answers"
     if pool is None and not args.synthetic and (shared_pool / "results.jsonl").is_file():
         pool = shared_pool
-    stack = Stack(Path(tempfile.mkdtemp(prefix="arena-load-")), web_processes=args.web_processes)
+    stack = Stack(
+        Path(tempfile.mkdtemp(prefix="arena-load-")),
+        web_processes=args.web_processes,
+        # The production refit cadence (the fault tests shorten it to see catch-ups quickly).
+        extra_env={"ARENA_REFIT_DEBOUNCE_SECONDS": "5", "ARENA_REFIT_CATCH_UP_SECONDS": "30"},
+    )
     try:
         stack.start(pool)
         prompt_ids = prompt_ids_of(stack)

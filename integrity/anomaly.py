@@ -297,6 +297,11 @@ def statistics(
         reference=reference,
         deltas=deltas,
     )
+    return _per_member(group, steps)
+
+
+def _per_member(group: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Each member's log mixture likelihood ratio over all its votes' `steps`."""
     if len(group) != len(steps):
         raise ValueError("member must give one code per vote")
     totals = np.zeros((int(group.max()) + 1 if len(group) else 0, steps.shape[1]))
@@ -340,17 +345,12 @@ def holders(
         reference=reference,
         deltas=deltas,
     )
-    if len(group) != len(steps):
-        raise ValueError("member must give one code per vote")
+    own = _per_member(group, steps)
     if not len(group):
         return np.array([], dtype=np.int64)
     theta = np.asarray(theta, dtype=np.float64)
     rated = ~np.isnan(theta if theta.ndim == 2 else theta[None, :])
     h = threshold(max(int(rated.sum(axis=1).max()), 1), alpha=alpha)
-    totals = np.zeros((int(group.max()) + 1, steps.shape[1]))
-    for k in range(steps.shape[1]):
-        np.add.at(totals[:, k], group, steps[:, k])
-    own = logsumexp(totals, axis=1) - math.log(steps.shape[1])
     present = np.unique(group)
     by_strength = present[np.argsort(-own[present], kind="stable")]
     held = [m for m in by_strength if own[m] > hold]

@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connections
 
+from arena.bodylimit import BodySizeLimit
 from config.asgi import application
 
 pytestmark = pytest.mark.asyncio
@@ -91,6 +92,30 @@ async def test_a_body_within_the_limit_reaches_django(settings) -> None:
     assert status == 403
     assert b"CSRF" in body
     await sync_to_async(connections.close_all)()
+
+
+async def test_a_client_that_leaves_mid_body_reaches_nothing() -> None:
+    """Half a form is never taken for a whole one: the application is not even called."""
+    reached: list[dict] = []
+
+    async def app(scope: dict, receive, send) -> None:  # type: ignore[no-untyped-def]
+        reached.append(scope)
+
+    messages = [
+        {"type": "http.request", "body": b"prompt=half a pro", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return messages.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/battles/", "headers": []}
+    await BodySizeLimit(app)(scope, receive, send)
+    assert reached == [] and sent == []
 
 
 @pytest.mark.parametrize(

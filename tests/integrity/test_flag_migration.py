@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import migrate, schema_at
 
 BEFORE = [
     ("arena", "0006_vote_hygiene"),
@@ -17,21 +17,10 @@ BEFORE = [
 AFTER = [("integrity", "0003_network_flags")]
 
 
-def _migrate(targets: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
 def at_the_old_schema(transactional_db: None) -> Iterator[object]:
-    try:
-        yield _migrate(BEFORE)
-    finally:
-        _migrate(
-            [(app, name) for app, name in MigrationExecutor(connection).loader.graph.leaf_nodes()]
-        )
+    with schema_at(BEFORE) as apps:
+        yield apps
 
 
 def test_open_flags_hold_their_quarantined_votes_and_become_voter_flags(at_the_old_schema) -> None:
@@ -55,7 +44,7 @@ def test_open_flags_hold_their_quarantined_votes_and_become_voter_flags(at_the_o
     open_flag = VoterFlag.objects.create(voter_id="mallory", **common)
     VoterFlag.objects.create(voter_id="trent", state="released", released_by="olga", **common)
 
-    apps = _migrate(AFTER)
+    apps = migrate(AFTER)
 
     VoterFlag = apps.get_model("integrity", "VoterFlag")  # noqa: N806
     QuarantinedVote = apps.get_model("integrity", "QuarantinedVote")  # noqa: N806

@@ -6,28 +6,17 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import migrate, schema_at
 
 BEFORE = [("arena", "0004_failed_battles"), ("ratings", "0002_failed_battles")]
 AFTER = [("arena", "0005_tier_kinds"), ("ratings", "0003_tier_memberships")]
 
 
-def _migrate(targets: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
 def at_the_old_schema(transactional_db: None) -> Iterator[object]:
-    try:
-        yield _migrate(BEFORE)
-    finally:
-        _migrate(
-            [(app, name) for app, name in MigrationExecutor(connection).loader.graph.leaf_nodes()]
-        )
+    with schema_at(BEFORE) as apps:
+        yield apps
 
 
 def test_price_tier_ranks_are_carried_over_and_kinds_seeded(at_the_old_schema) -> None:
@@ -53,7 +42,7 @@ def test_price_tier_ranks_are_carried_over_and_kinds_seeded(at_the_old_schema) -
     )
     untiered = RatingRow.objects.create(model=unpriced, rating=990, **common)
 
-    apps = _migrate(AFTER)
+    apps = migrate(AFTER)
 
     TierMembership = apps.get_model("ratings", "TierMembership")  # noqa: N806
     RatingRow = apps.get_model("ratings", "RatingRow")  # noqa: N806
