@@ -271,8 +271,8 @@ if DATABASE_URL:
     # PostgreSQL costs no failed request once it is back; an unreachable one fails fast.
     _db_options = DATABASES["default"].setdefault("OPTIONS", {})
     _db_options["connect_timeout"] = envint("ARENA_DB_CONNECT_TIMEOUT", 5)
-    # Under ASGI each request runs in a thread of its own, so a persistent connection is never
-    # reused and every request would open a new one: a pool per process keeps them open.
+    # The HTTP threads and the websockets' database threads of a process share a pool of open,
+    # health-checked connections (docs/operators.md).
     ARENA_DB_POOL_SIZE = envint("ARENA_DB_POOL_SIZE", 16 if ARENA_PRODUCTION else 0)
     if ARENA_DB_POOL_SIZE:
         DATABASES["default"]["CONN_MAX_AGE"] = 0
