@@ -1,4 +1,5 @@
-"""Reads of the arena's own records that are published (sampling transparency)."""
+"""Reads of the arena's own records: a battle as its voter's requests need it, and what is
+published about sampling (transparency)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,73 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 
-from arena.models import Battle, LanguageModel
+from arena.models import Battle, Domain, LanguageModel, PoolPrompt
+
+# A battle with what its voter's requests read, and its domain labels, in one query; other
+# fields are deferred (read from the database if used). On the vote's path, Django's
+# select_related(...).only(...) for the same row cost 1 ms of CPU to compile, a quarter of the
+# web process's time per vote; the row itself is a primary-key lookup.
+_BATTLE_COLUMNS = (
+    "id",
+    "source",
+    "status",
+    "model_a_id",
+    "model_b_id",
+    "pool_prompt_id",
+    "domain_hint_id",
+    "voter_id",
+    "identity_leak",
+    "answered_at",
+    "prompt_cluster",
+)
+_BATTLE_SQL = f"""
+SELECT {", ".join(f'battle."{c}"' for c in _BATTLE_COLUMNS)},
+       prompt.domain_id, prompt_domain.includes_all, hint.includes_all
+FROM {Battle._meta.db_table} battle
+LEFT JOIN {PoolPrompt._meta.db_table} prompt ON prompt.id = battle.pool_prompt_id
+LEFT JOIN {Domain._meta.db_table} prompt_domain ON prompt_domain.id = prompt.domain_id
+LEFT JOIN {Domain._meta.db_table} hint ON hint.id = battle.domain_hint_id
+WHERE battle.id = %s
+"""
+
+
+def battle_get(battle_id: object) -> Battle | None:
+    """The battle (or None), with its pool prompt's and hint's domains attached as Django's
+    select_related would attach them (only the fields the labels need; others deferred)."""
+    key = Battle._meta.pk.get_db_prep_value(battle_id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_BATTLE_SQL, [key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row[: len(_BATTLE_COLUMNS)])
+    prompt_domain_id, prompt_domain_all, hint_all = row[len(_BATTLE_COLUMNS) :]
+    # Column values as the model fields convert them (the id and times on SQLite, say).
+    for i, name in enumerate(_BATTLE_COLUMNS):
+        field = Battle._meta.get_field(name)  # the attname of a foreign key finds it too
+        for converter in field.get_db_converters(connection):
+            values[i] = converter(values[i], None, connection)
+        for converter in connection.ops.get_db_converters(field.cached_col):
+            values[i] = converter(values[i], field.cached_col, connection)
+    battle = Battle.from_db(connection.alias, list(_BATTLE_COLUMNS), values)
+    if battle.pool_prompt_id is not None:
+        prompt = PoolPrompt.from_db(
+            connection.alias, ["id", "domain_id"], [battle.pool_prompt_id, prompt_domain_id]
+        )
+        if prompt_domain_id is not None:
+            prompt.domain = Domain.from_db(
+                connection.alias, ["id", "includes_all"], [prompt_domain_id, prompt_domain_all]
+            )
+        battle.pool_prompt = prompt
+    if battle.domain_hint_id is not None:
+        battle.domain_hint = Domain.from_db(
+            connection.alias, ["id", "includes_all"], [battle.domain_hint_id, hint_all]
+        )
+    return battle
 
 
 @dataclass(frozen=True)

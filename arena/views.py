@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from arena import services
 from arena.models import Battle, Domain, PoolPrompt, Vote
 from arena.ratelimit import client_from_request
-from arena.selectors import sampling_shares
+from arena.selectors import battle_get, sampling_shares
 from arena.voters import ensure_voter_cookie, voter_id
 
 POOL_SUGGESTIONS = 6
@@ -75,32 +75,6 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return HttpResponse(str(message), status=403, content_type="text/plain; charset=utf-8")
 
 
-# What a vote reads of its battle, with its domain labels in the same query. The models are
-# loaded only for the reveal, after the vote: joining both models and their organisations here
-# cost more to plan and build than the rest of the vote.
-BATTLE_FIELDS = (
-    "source",
-    "status",
-    "model_a_id",
-    "model_b_id",
-    "voter_id",
-    "identity_leak",
-    "answered_at",
-    "prompt_cluster",
-    "pool_prompt__domain__includes_all",
-    "domain_hint__includes_all",
-)
-
-
-def _battle_or_none(battle_id: uuid.UUID) -> Battle | None:
-    battles = Battle.objects.select_related("pool_prompt__domain", "domain_hint")
-    try:
-        # get(), not first(): ordering the one row cost more than the lookup.
-        return battles.only(*BATTLE_FIELDS).get(pk=battle_id)
-    except Battle.DoesNotExist:
-        return None
-
-
 def _page_context(battle: Battle | None = None) -> dict[str, Any]:
     prompts = list(PoolPrompt.objects.exclude(answers=None).order_by("id"))
     random.shuffle(prompts)
@@ -125,7 +99,7 @@ def battle_page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def battle_detail(request: HttpRequest, battle_id: uuid.UUID) -> HttpResponse:
-    battle = _battle_or_none(battle_id)
+    battle = battle_get(battle_id)
     if battle is None or battle.voter_id != voter_id(request):
         return render(request, "arena/missing.html", status=404)
     return render(request, "arena/battle.html", _page_context(battle))
@@ -198,7 +172,7 @@ def _reveal_json(battle: Battle) -> list[dict[str, Any]]:
 
 @require_POST
 def battle_vote(request: HttpRequest, battle_id: uuid.UUID) -> HttpResponse:
-    battle = _battle_or_none(battle_id)
+    battle = battle_get(battle_id)
     if battle is None:
         return JsonResponse({"error": "This battle does not exist."}, status=404)
     outcome = request.POST.get("outcome", "")
@@ -232,7 +206,7 @@ def battle_vote(request: HttpRequest, battle_id: uuid.UUID) -> HttpResponse:
 
 
 def _battle_action(request: HttpRequest, battle_id: uuid.UUID, action: Any) -> HttpResponse:
-    battle = _battle_or_none(battle_id)
+    battle = battle_get(battle_id)
     if battle is None:
         return JsonResponse({"error": "This battle does not exist."}, status=404)
     try:

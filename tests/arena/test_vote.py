@@ -6,6 +6,7 @@ from django.test import Client, RequestFactory
 
 from arena import services
 from arena.models import Battle, Vote, VoteDomain
+from arena.selectors import battle_get
 from arena.voters import voter_id
 from tests.conftest import ALICE, MALLORY
 
@@ -135,3 +136,21 @@ def test_an_unknown_battle_gets_a_404(db: None) -> None:
 
 def test_voting_is_post_only(complete_battle: Battle) -> None:
     assert Client().get(f"/battles/{complete_battle.pk}/vote").status_code == 405
+
+
+def test_battle_get_reads_a_battle_and_its_labels_in_one_query(
+    complete_battle: Battle, django_assert_num_queries
+) -> None:
+    stored = Battle.objects.select_related("pool_prompt").get(pk=complete_battle.pk)
+    with django_assert_num_queries(1):
+        battle = battle_get(complete_battle.pk)
+        assert battle is not None
+        for field in ("pk", "source", "status", "model_a_id", "model_b_id", "voter_id"):
+            assert getattr(battle, field) == getattr(stored, field)
+        assert battle.answered_at == stored.answered_at
+        assert battle.pool_prompt.domain_id == stored.pool_prompt.domain_id
+        assert battle.pool_prompt.domain.includes_all is False
+    # Fields it did not read are deferred, not wrong: reading one loads it.
+    assert battle.created_at == stored.created_at
+    assert battle.pool_prompt.text == stored.pool_prompt.text
+    assert battle_get("00000000-0000-4000-8000-000000000000") is None
