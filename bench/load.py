@@ -1,6 +1,7 @@
 """Votes per second through the full HTTP path, with every vote accounted for.
 
-    .venv/bin/python bench/load.py [--seconds 60] [--voters 64] [--web-processes 2]
+    .venv/bin/python bench/load.py [--mode battles|votes] [--seconds 60] [--voters 64]
+                                   [--web-processes 2]
 
 Starts the production stack of its own (bench/stack.py: a private PostgreSQL cluster and Redis,
 uvicorn in --web-processes processes, a separate Celery worker with beat; ARENA_PRODUCTION=1,
@@ -11,6 +12,10 @@ over full battles:
 
     POST /battles/ (a random pool prompt)  ->  websocket /ws/battles/<id>/ until "complete"
     (pool answers streamed with ARENA_POOL_CHUNK_DELAY=0)  ->  POST /battles/<id>/vote
+
+With --mode votes, complete battles are first written to the database in each voter's name
+(bench/_prepared_battles.py) and the voters then only send their votes, one after another:
+the vote requests alone, through the same HTTP path.
 
 Afterwards it checks, in the database, that every acknowledged vote (201) is stored with its
 outcome, that nothing else was stored, that no battle has two votes, and that no response was a
