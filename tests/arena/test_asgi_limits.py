@@ -118,6 +118,9 @@ async def test_a_client_that_leaves_mid_body_reaches_nothing() -> None:
     assert reached == [] and sent == []
 
 
+# Channels' denier, like every consumer, closes stale database connections of its thread when
+# it handles a message; with persistent connections (SQLite) an earlier test's may be there.
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "headers",
     [
