@@ -427,6 +427,13 @@ def report(result: LoadResult, integrity: Integrity, cpu: dict[str, float], mode
             + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
             + f") in {wall:.1f} s wall on {os.cpu_count()} cores"
         )
+        votes = len(result.acknowledged)  # every vote of the run, warm-up included, as the CPU
+        if votes:
+            lines.append(
+                "CPU ms per acknowledged vote ("
+                + ", ".join(f"{k} {1000 * v / votes:.1f}" for k, v in cpu.items())
+                + f"): {1000 * sum(cpu.values()) / votes:.1f} in all"
+            )
     return "\n".join(lines)
 
 
