@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Model
 from django.db.models.functions import TruncDate
 
 from arena.models import Battle, Domain, LanguageModel, PoolPrompt
@@ -41,6 +41,17 @@ WHERE battle.id = %s
 """
 
 
+def column_value(model: type[Model], name: str, value: object) -> object:
+    """A value read by a hand-written query, as the model's field gives it to Django (an id or
+    a time on SQLite, a boolean stored as an integer, a decimal stored as a float)."""
+    field = model._meta.get_field(name)  # the attname of a foreign key finds it too
+    for converter in field.get_db_converters(connection):
+        value = converter(value, None, connection)
+    for converter in connection.ops.get_db_converters(field.cached_col):
+        value = converter(value, field.cached_col, connection)
+    return value
+
+
 def battle_get(battle_id: object) -> Battle | None:
     """The battle (or None), with its pool prompt's and hint's domains attached as Django's
     select_related would attach them (only the fields the labels need; others deferred)."""
@@ -50,15 +61,13 @@ def battle_get(battle_id: object) -> Battle | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row[: len(_BATTLE_COLUMNS)])
+    values = [
+        column_value(Battle, name, value)
+        for name, value in zip(_BATTLE_COLUMNS, row[: len(_BATTLE_COLUMNS)], strict=True)
+    ]
     prompt_domain_id, prompt_domain_all, hint_all = row[len(_BATTLE_COLUMNS) :]
-    # Column values as the model fields convert them (the id and times on SQLite, say).
-    for i, name in enumerate(_BATTLE_COLUMNS):
-        field = Battle._meta.get_field(name)  # the attname of a foreign key finds it too
-        for converter in field.get_db_converters(connection):
-            values[i] = converter(values[i], None, connection)
-        for converter in connection.ops.get_db_converters(field.cached_col):
-            values[i] = converter(values[i], field.cached_col, connection)
+    prompt_domain_all = column_value(Domain, "includes_all", prompt_domain_all)
+    hint_all = column_value(Domain, "includes_all", hint_all)
     battle = Battle.from_db(connection.alias, list(_BATTLE_COLUMNS), values)
     if battle.pool_prompt_id is not None:
         prompt = PoolPrompt.from_db(

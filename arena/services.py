@@ -33,6 +33,7 @@ from arena.models import (
     VoteDomain,
 )
 from arena.sampling import Candidate, NoPairAvailable, pick_pair
+from arena.selectors import column_value
 from arena.signals import votes_changed
 
 _rng = random.SystemRandom()
@@ -402,7 +403,7 @@ def battle_reveal(battle: Battle, *, voted: bool = False) -> list[RevealedSide]:
         cursor.execute(REVEAL_SQL, [Battle._meta.pk.get_db_prep_value(battle.pk, connection)])
         for side, slug, display_name, organisation, *answer_sizes, cost in cursor.fetchall():
             names[side] = (slug, display_name, organisation)
-            sizes[side].append((*answer_sizes, _as_cost(cost)))
+            sizes[side].append((*answer_sizes, column_value(Answer, "cost_usd", cost)))
     sides = []
     for side in ("a", "b"):
         slug, display_name, organisation = names[side]
@@ -423,14 +424,6 @@ def battle_reveal(battle: Battle, *, voted: bool = False) -> list[RevealedSide]:
             )
         )
     return sides
-
-
-def _as_cost(value: object) -> Decimal | None:
-    """A cost as the model field gives it (SQLite hands raw queries a float)."""
-    if value is None or isinstance(value, Decimal):
-        return value
-    places = Answer._meta.get_field("cost_usd").decimal_places
-    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
 
 
 def _total(values):  # type: ignore[no-untyped-def]
