@@ -146,6 +146,7 @@ def test_retired_and_pre_release_models_keep_their_full_history(
     assert all(h["rating_lower"] < h["rating"] < h["rating_upper"] for h in history)
     assert 'href="/models/alpha-7b/"' in html
     assert f"{history[-1]['rating']:.1f}" in html and f"{history[-1]['rating_lower']:.1f}" in html
+    assert 'data-testid="lifecycle-alpha-7b"' in html
 
 
 def test_the_page_costs_a_fixed_number_of_queries(client: Client, board, pool_prompt) -> None:
