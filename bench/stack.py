@@ -60,6 +60,41 @@ def pg_bin() -> Path | None:
     return None
 
 
+def web_command(port: int, *, processes: int = 1) -> list[str]:
+    """uvicorn serving the arena on loopback, as an operator runs it (quiet logs)."""
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    return args + (["--workers", str(processes)] if processes > 1 else [])
+
+
+def worker_command(*options: str) -> list[str]:
+    """One Celery worker process (concurrency 1), with extra command-line options."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        *options,
+        "--concurrency",
+        "1",
+        "--loglevel",
+        "INFO",
+    ]
+
+
 def missing_servers() -> str | None:
     """Why a private stack cannot start here, or None when it can."""
     if pg_bin() is None:
@@ -340,21 +375,7 @@ class Stack:
         self.manage("import_answers", str(pool))
 
     def start_web(self) -> None:
-        args = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
-        if self.web_processes > 1:
-            args += ["--workers", str(self.web_processes)]
+        args = web_command(self.port, processes=self.web_processes)
         self.web = subprocess.Popen(
             args,
             cwd=BASE_DIR,
@@ -400,21 +421,7 @@ class Stack:
     def _spawn_worker(self) -> None:
         extra_env = self._worker_env
         self.worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--beat",
-                "--concurrency",
-                "1",
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            worker_command("--beat", "--without-gossip", "--without-mingle"),
             cwd=BASE_DIR,
             env={**self.env, **extra_env},
             start_new_session=True,
