@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -19,7 +18,8 @@ from integrity.models import QuarantinedVote, VoterFlag
 from ratings import maths
 from ratings.models import RatingRow, RatingSnapshot
 from ratings.services import refit
-from tests.conftest import ALICE, MALLORY, ROUND_ROBIN, cast_votes
+from tests.conftest import ALICE, MALLORY, ROUND_ROBIN
+from tests.integrity.common import background, release_in_admin
 
 CAMPUS = "net-campus"  # a shared network (a campus NAT)
 HOME = "net-home"
@@ -27,11 +27,6 @@ BOB = "voter-bob"
 CAROL = "voter-carol"
 SYBILS = [f"voter-sybil-{i:02d}" for i in range(30)]
 PER_SYBIL = 6
-
-
-def _background(models: list[LanguageModel]) -> None:
-    """Imported votes with no voter id or network: they set the ratings and are never tested."""
-    cast_votes(models, ROUND_ROBIN * 20)
 
 
 def _for_alpha(models: list[LanguageModel], voter: str, i: int, network: str) -> Vote:
@@ -78,7 +73,7 @@ def _quarantined() -> set[int]:
 def test_identities_too_small_to_flag_alone_are_caught_on_their_networks_pooled_votes(
     models,
 ) -> None:
-    _background(models)
+    background(models)
     before, _ = refit()
     _sybils_push_alpha(models)
     # Carol, on the campus too, once picked alpha: one lucky vote does not make her a suspect.
@@ -119,7 +114,7 @@ def test_identities_too_small_to_flag_alone_are_caught_on_their_networks_pooled_
 
 def test_with_no_margin_a_neighbour_with_one_lucky_vote_is_held_too(models, settings) -> None:
     settings.ARENA_ANOMALY_NETWORK_HOLD = 0.0
-    _background(models)
+    background(models)
     refit()
     _sybils_push_alpha(models)
     carol = Vote.objects.create(
@@ -134,7 +129,7 @@ def test_with_no_margin_a_neighbour_with_one_lucky_vote_is_held_too(models, sett
 
 
 def test_releasing_a_network_flag_counts_exactly_its_votes_again(models) -> None:
-    _background(models)
+    background(models)
     refit()
     votes = _sybils_push_alpha(models)
     Vote.objects.filter(pk=votes[0].pk).update(excluded_reason="identity_leak")
@@ -185,7 +180,7 @@ def _ratings(snapshot: RatingSnapshot, models: list[LanguageModel]) -> np.ndarra
 
 
 def test_networks_of_honest_voters_who_follow_the_ratings_are_not_flagged(models) -> None:
-    _background(models)
+    background(models)
     theta = _ratings(refit()[0], models)
     rng = np.random.default_rng(20261202)
     votes = []
@@ -215,7 +210,7 @@ def test_networks_of_honest_voters_who_follow_the_ratings_are_not_flagged(models
 
 
 def test_a_flagged_network_goes_on_catching_new_identities_under_the_same_flag(models) -> None:
-    _background(models)
+    background(models)
     refit()
     _sybils_push_alpha(models)
     refit()
@@ -251,7 +246,7 @@ def test_a_flagged_network_goes_on_catching_new_identities_under_the_same_flag(m
 
 
 def test_identities_of_one_vote_each_cannot_hide_under_the_margin(models) -> None:
-    _background(models)
+    background(models)
     refit()
     crowd = [f"voter-crowd-{i:03d}" for i in range(60)]
     _sybils_push_alpha(models, sybils=crowd, per_sybil=1)
@@ -271,7 +266,7 @@ def test_identities_of_one_vote_each_cannot_hide_under_the_margin(models) -> Non
 
 
 def test_votes_without_a_network_are_never_pooled(models) -> None:
-    _background(models)
+    background(models)
     refit()
     _sybils_push_alpha(models, network="")
     refit()
@@ -284,7 +279,7 @@ def test_votes_without_a_network_are_never_pooled(models) -> None:
 def test_operators_see_and_release_network_flags_in_the_command_and_the_admin(
     models, client: Client
 ) -> None:
-    _background(models)
+    background(models)
     refit()
     _sybils_push_alpha(models)
     refit()
@@ -299,12 +294,8 @@ def test_operators_see_and_release_network_flags_in_the_command_and_the_admin(
     assert body["network_flags"] == {"flagged": 1, "released": 0}
     assert body["voter_flags"]["flagged"] == 0
     assert "0 voters and 1 networks" in client.get("/transparency/").content.decode()
-    client.force_login(User.objects.create_superuser("olga", "olga@example.org", "pw"))
 
-    response = client.post(
-        reverse("admin:integrity_voterflag_changelist"),
-        {"action": "release", "_selected_action": [flag.pk]},
-    )
+    response = release_in_admin(client, flag)
 
     assert response.status_code == 302
     flag.refresh_from_db()

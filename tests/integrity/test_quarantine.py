@@ -5,10 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
-from django.urls import reverse
 
 from arena.models import LanguageModel, Vote
 from integrity import services
@@ -17,13 +15,9 @@ from ratings.models import RatingRow, RatingSnapshot
 from ratings.services import refit
 from ratings.tasks import refit_ratings
 from tests.conftest import ALICE, MALLORY, ROUND_ROBIN, cast_votes
+from tests.integrity.common import background, release_in_admin
 
 MALLORY_VOTES = 40
-
-
-def _background(models: list[LanguageModel]) -> None:
-    """Imported votes with no voter id: they set the ratings and are never tested."""
-    cast_votes(models, ROUND_ROBIN * 20)
 
 
 def _mallory_pushes_alpha(models: list[LanguageModel], n: int = MALLORY_VOTES) -> list[Vote]:
@@ -50,7 +44,7 @@ def _excluded(snapshot: RatingSnapshot, reason: str = "anomalous_voter") -> int:
 
 
 def test_a_voter_who_always_picks_one_model_is_flagged_and_quarantined(models) -> None:
-    _background(models)
+    background(models)
     _mallory_pushes_alpha(models)
     _alice_votes_as_the_ratings_say(models)
     before, _ = refit()
@@ -71,7 +65,7 @@ def test_a_voter_who_always_picks_one_model_is_flagged_and_quarantined(models) -
 
 
 def test_quarantine_and_release_move_the_votes_out_of_the_ratings_and_back(models) -> None:
-    _background(models)
+    background(models)
     _mallory_pushes_alpha(models)
     before, _ = refit()
     flag = services.voters_scan().flags[0]
@@ -97,7 +91,7 @@ def test_quarantine_and_release_move_the_votes_out_of_the_ratings_and_back(model
 
 
 def test_a_released_voter_who_goes_on_pushing_is_flagged_again(models) -> None:
-    _background(models)
+    background(models)
     _mallory_pushes_alpha(models)
     refit()
     first = services.voters_scan().flags[0]
@@ -114,7 +108,7 @@ def test_a_released_voter_who_goes_on_pushing_is_flagged_again(models) -> None:
 
 
 def test_votes_excluded_for_another_reason_keep_it_through_quarantine_and_release(models) -> None:
-    _background(models)
+    background(models)
     votes = _mallory_pushes_alpha(models)
     Vote.objects.filter(pk=votes[0].pk).update(excluded_reason="identity_leak")
     refit()
@@ -128,7 +122,7 @@ def test_votes_excluded_for_another_reason_keep_it_through_quarantine_and_releas
 
 
 def test_newer_votes_of_a_flagged_voter_are_quarantined_by_the_next_scan(models) -> None:
-    _background(models)
+    background(models)
     _mallory_pushes_alpha(models)
     refit()
     services.voters_scan()
@@ -144,7 +138,7 @@ def test_newer_votes_of_a_flagged_voter_are_quarantined_by_the_next_scan(models)
 
 
 def test_a_flag_cannot_be_released_twice_or_anonymously(models) -> None:
-    _background(models)
+    background(models)
     _mallory_pushes_alpha(models)
     refit()
     flag = services.voters_scan().flags[0]
@@ -158,7 +152,7 @@ def test_a_flag_cannot_be_released_twice_or_anonymously(models) -> None:
 
 
 def test_the_refit_task_scans_voters_after_publishing(models) -> None:
-    _background(models)
+    background(models)
     _mallory_pushes_alpha(models)
 
     refit_ratings.apply()
@@ -167,7 +161,7 @@ def test_the_refit_task_scans_voters_after_publishing(models) -> None:
 
 
 def test_the_command_lists_scans_and_releases(models) -> None:
-    _background(models)
+    background(models)
     _mallory_pushes_alpha(models)
     refit()
     out = io.StringIO()
@@ -187,16 +181,12 @@ def test_the_command_lists_scans_and_releases(models) -> None:
 
 
 def test_an_operator_releases_flags_in_the_admin(models, client: Client) -> None:
-    _background(models)
+    background(models)
     _mallory_pushes_alpha(models)
     refit()
     flag = services.voters_scan().flags[0]
-    client.force_login(User.objects.create_superuser("olga", "olga@example.org", "pw"))
 
-    response = client.post(
-        reverse("admin:integrity_voterflag_changelist"),
-        {"action": "release", "_selected_action": [flag.pk]},
-    )
+    response = release_in_admin(client, flag)
 
     assert response.status_code == 302
     flag.refresh_from_db()
@@ -208,7 +198,7 @@ def test_a_scan_costs_the_same_queries_however_many_voters_are_flagged(models) -
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    _background(models)
+    background(models)
     for name in ("mallory", "mike"):
         Vote.objects.bulk_create(
             Vote(model_a=models[0], model_b=models[1 + i % 2], outcome="model_a", voter_id=name)
@@ -231,7 +221,7 @@ def test_a_scan_costs_the_same_queries_however_many_voters_are_flagged(models) -
 
 
 def test_quarantine_leaves_a_released_voter_alone(models) -> None:
-    _background(models)
+    background(models)
     _mallory_pushes_alpha(models)
     refit()
     flag = services.voters_scan().flags[0]
@@ -243,7 +233,7 @@ def test_quarantine_leaves_a_released_voter_alone(models) -> None:
 
 
 def test_a_voter_is_tested_against_the_snapshot_published_before_it_started(models) -> None:
-    _background(models)
+    background(models)
     first, _ = refit()
     _mallory_pushes_alpha(models)
     # A flood of other votes for alpha, never tested (no voter id), lifts it in the newest fit.
@@ -259,7 +249,7 @@ def test_a_voter_is_tested_against_the_snapshot_published_before_it_started(mode
 
 
 def test_an_omnipresent_rigger_is_flagged_as_promoting_its_target(models) -> None:
-    _background(models)
+    background(models)
     first, _ = refit()
     beta, gamma, alpha = models[1], models[2], models[0]
     ratings = dict(
