@@ -427,7 +427,7 @@ def report(result: LoadResult, integrity: Integrity, cpu: dict[str, float], mode
             + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
             + f") in {wall:.1f} s wall on {os.cpu_count()} cores"
         )
-        votes = len(result.acknowledged)  # every vote of the run, warm-up included, as the CPU
+        votes = len(result.acknowledged)  # the whole run's votes: CPU is measured over it all
         if votes:
             lines.append(
                 "CPU ms per acknowledged vote ("
