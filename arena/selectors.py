@@ -12,6 +12,7 @@ from django.db.models import Count, Model
 from django.db.models.functions import TruncDate
 
 from arena.models import Battle, Domain, LanguageModel, PoolPrompt
+from config.db import prepared_cursor
 
 # A battle with what its voter's requests read, and its domain labels, in one query; other
 # fields are deferred (read from the database if used). On the vote's path, Django's
@@ -56,7 +57,7 @@ def battle_get(battle_id: object) -> Battle | None:
     """The battle (or None), with its pool prompt's and hint's domains attached as Django's
     select_related would attach them (only the fields the labels need; others deferred)."""
     key = Battle._meta.pk.get_db_prep_value(battle_id, connection)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_BATTLE_SQL, [key])
         row = cursor.fetchone()
     if row is None:

@@ -80,23 +80,37 @@ class ReadThroughRedisCache(SharedRedisCache):
             logger.warning("cache unreachable, %s not cached (%s)", str(key)[:80], exc)
 
 
+# Each counter: INCR (which creates a missing one at 1), then EXPIRE ... NX, which gives a new
+# counter its expiry without ever extending one (Redis 7). Redis runs a script whole, so no
+# counter is ever left without an expiry.
+_INCR_SCRIPT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  counts[i] = redis.call('INCR', key)
+  redis.call('EXPIRE', key, ARGV[1], 'NX')
+end
+return counts
+"""
+_scripts: dict[redis.Redis, Any] = {}
+
+
 def incr_counters(cache: Any, keys: list[str], timeout: int) -> list[int]:
     """Add one to each counter (created with `timeout` seconds to live); return the new counts.
 
-    On Redis, every counter of the call goes in one round trip, as one MULTI/EXEC transaction:
-    INCR creates a missing counter at 1, and EXPIRE ... NX gives it its expiry without ever
-    extending one (Redis 7); being one transaction, no counter is ever left without an expiry.
-    Other caches (the embedded file cache) add then increment, one key at a time.
+    On Redis, every counter of the call goes in one round trip, as one script (EVALSHA): one
+    command and one reply, where a MULTI/EXEC pipeline of the same work cost the web process
+    twice the time in redis-py. Other caches (the embedded file cache) add then increment, one
+    key at a time.
     """
+    if not keys:
+        return []
     if isinstance(cache, RedisCache):
         client = cache._cache.get_client(write=True)
-        pipe = client.pipeline(transaction=True)
-        for key in keys:
-            full = cache.make_and_validate_key(key)
-            pipe.incr(full)
-            pipe.expire(full, timeout, nx=True)
-        replies = pipe.execute()
-        return [int(count) for count in replies[0::2]]
+        script = _scripts.get(client)
+        if script is None:
+            script = _scripts.setdefault(client, client.register_script(_INCR_SCRIPT))
+        full = [cache.make_and_validate_key(key) for key in keys]
+        return [int(count) for count in script(keys=full, args=[timeout])]
     return [_add_then_incr(cache, key, timeout) for key in keys]
 
 

@@ -271,6 +271,10 @@ if DATABASE_URL:
     # PostgreSQL costs no failed request once it is back; an unreachable one fails fast.
     _db_options = DATABASES["default"].setdefault("OPTIONS", {})
     _db_options["connect_timeout"] = envint("ARENA_DB_CONNECT_TIMEOUT", 5)
+    # The few statements every vote runs are prepared on each connection (config/db.py);
+    # psycopg prepares nothing while this is None, as a transaction-pooling PgBouncer needs.
+    if envbool("ARENA_DB_PREPARED_STATEMENTS", "True"):
+        _db_options["prepare_threshold"] = 5
     # The HTTP threads and the websockets' database threads of a process share a pool of open,
     # health-checked connections (docs/operators.md).
     ARENA_DB_POOL_SIZE = envint("ARENA_DB_POOL_SIZE", 16 if ARENA_PRODUCTION else 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -19,11 +20,32 @@ SCHEDULED_KEY = "ratings:refit-scheduled"
 LOCK_NAME = "ratings-refit"
 
 
+# A wall-clock time (time.time()) before which this process knows a queued refit will start,
+# and a margin for the clocks of the web and worker hosts, which may differ a little.
+_refit_known_until = 0.0
+ETA_MARGIN_SECONDS = 1.0
+
+
 def schedule_refit() -> None:
-    """Ask for one refit a few seconds from now; a burst of votes shares that one refit."""
+    """Ask for one refit a few seconds from now; a burst of votes shares that one refit.
+
+    The debounce key holds the time the queued refit will start (its countdown's end). A
+    process that has seen that time asks nothing more of Redis until shortly before it: every
+    vote stored until then is seen by that refit, which reads the votes only once it starts.
+    So a process asks Redis about once per debounce window, not once per vote.
+    """
+    global _refit_known_until
+    now = time.time()
+    if now < _refit_known_until:
+        return
     delay = settings.ARENA_REFIT_DEBOUNCE_SECONDS
+    starts_at = now + delay
     try:
-        first = cache.add(SCHEDULED_KEY, 1, timeout=int(delay) + settings.ARENA_REFIT_TIME_LIMIT)
+        first = cache.add(
+            SCHEDULED_KEY, starts_at, timeout=int(delay) + settings.ARENA_REFIT_TIME_LIMIT
+        )
+        if not first:
+            queued = cache.get(SCHEDULED_KEY)
     except Exception as exc:
         # Redis (cache and broker) is down. The vote that asked is stored all the same; the
         # periodic catch-up (refit_if_pending) refits once the broker is back. One line per
@@ -31,7 +53,12 @@ def schedule_refit() -> None:
         logger.warning("could not schedule a refit (cache unreachable: %s)", exc)
         return
     if not first:
-        return  # one is already on its way and will see these votes
+        # One is already on its way and will see these votes.
+        if isinstance(queued, float):
+            _refit_known_until = queued - ETA_MARGIN_SECONDS
+        return
+    # Known before it is queued: a refit that runs at once (task_always_eager) forgets it.
+    _refit_known_until = starts_at - ETA_MARGIN_SECONDS
     try:
         refit_ratings.apply_async(countdown=delay)
     except Exception:
@@ -42,6 +69,8 @@ def schedule_refit() -> None:
 
 
 def _forget_scheduled() -> None:
+    global _refit_known_until
+    _refit_known_until = 0.0
     try:
         cache.delete(SCHEDULED_KEY)
     except Exception as exc:

@@ -25,6 +25,7 @@ from arena.models import (
     VoteDomain,
 )
 from config.celery import app as celery_app
+from ratings import tasks
 
 ALICE = "voter-alice"
 MALLORY = "voter-mallory"
@@ -57,6 +58,7 @@ def _isolated_side_effects(settings: object) -> Iterator[None]:
     celery_app.conf.task_always_eager = True
     settings.ARENA_POOL_CHUNK_DELAY = 0  # type: ignore[attr-defined]
     cache.clear()
+    tasks._refit_known_until = 0.0  # this process's memory of a queued refit, too
     yield
     celery_app.conf.task_always_eager = False
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client, RequestFactory
 
 from arena import services
@@ -154,3 +154,33 @@ def test_battle_get_reads_a_battle_and_its_labels_in_one_query(
     assert battle.created_at == stored.created_at
     assert battle.pool_prompt.text == stored.pool_prompt.text
     assert battle_get("00000000-0000-4000-8000-000000000000") is None
+
+
+def test_the_votes_own_statements_are_prepared_on_postgresql(
+    postgres: None, complete_battle: Battle
+) -> None:
+    """The battle's lookup, the vote's insert and the reveal are parsed and planned once per
+    connection (config/db.py); the ORM's queries are left unprepared."""
+    battle = battle_get(complete_battle.pk)
+    assert battle is not None
+    services.vote_cast(battle=battle, outcome="tie", voter_id=ALICE)
+    services.battle_reveal(battle, voted=True)
+    assert Vote.objects.filter(battle=battle).count() == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len(prepared) == 3, prepared
+    assert any("FROM arena_battle battle" in statement for statement in prepared)
+    assert any("INSERT INTO arena_vote" in statement for statement in prepared)
+    assert any("SELECT answer.side" in statement for statement in prepared)
+
+
+def test_a_vote_and_its_labels_are_stored_together_or_not_at_all(
+    complete_battle: Battle,
+) -> None:
+    services.vote_cast(battle=complete_battle, outcome="model_b", voter_id=ALICE)
+    with pytest.raises(services.AlreadyVoted):
+        services.vote_cast(battle=complete_battle, outcome="tie", voter_id=ALICE)
+    # The refused second vote left no label behind, and the caller's transaction goes on.
+    assert VoteDomain.objects.count() == 1
+    assert Vote.objects.get().outcome == "model_b"
