@@ -47,6 +47,7 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 import aiohttp  # noqa: E402
+import uvloop  # noqa: E402
 
 from bench.stack import Stack, missing_servers  # noqa: E402
 
@@ -274,6 +275,63 @@ async def run_votes(
     return result
 
 
+async def run_votes_at_rate(
+    base: str,
+    *,
+    crowd: list[dict[str, object]],
+    rate: float,
+    seconds: float,
+    warmup: float = 0.0,
+    seed: int = 1,
+) -> LoadResult:
+    """Votes sent at `rate` per second for `warmup` + `seconds`, whatever the answers' pace:
+    an open loop, as real voters arrive. The prepared voters take turns; a vote is sent when it
+    is due even if earlier ones are unanswered, and its latency counts from when it was due, so
+    a server that falls behind shows it in the percentiles instead of slowing the load down.
+    Votes due in the last `seconds` are measured."""
+    result = LoadResult()
+    async with _session() as session:
+        rng = random.Random(seed)
+        voters = [
+            (
+                Voter(session, base, random.Random(rng.random()), str(entry["cookie"])),
+                list(entry["battles"]),  # type: ignore[call-overload]
+            )
+            for entry in crowd
+        ]
+        await asyncio.gather(*(voter.open_page(result) for voter, _battles in voters))
+        in_flight: set[asyncio.Task[None]] = set()
+
+        async def one(voter: Voter, battle_id: str, due: float) -> None:
+            result.battles.add(battle_id)
+            try:
+                voted = await voter.vote(result, battle_id)
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                result.failures[f"{type(exc).__name__}"] += 1
+                return
+            if voted and due >= result.measured_from:
+                result.measured_votes += 1
+                result.latencies["vote"].append((time.perf_counter() - due) * 1000)
+
+        result.started = time.perf_counter()
+        result.measured_from = result.started + warmup
+        for i in range(int(rate * (warmup + seconds))):
+            due = result.started + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            voter, battles = voters[i % len(voters)]
+            if not battles:
+                result.failures["a voter ran out of prepared battles"] += 1
+                continue
+            task = asyncio.create_task(one(voter, battles.pop(0), due))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+        await asyncio.gather(*in_flight)
+        result.ended = time.perf_counter()
+    return result
+
+
 def prepare_battles(
     stack: Stack, *, voters: int, per_voter: int, seed: int
 ) -> list[dict[str, object]]:
@@ -459,7 +517,17 @@ def main() -> int:
         default=800.0,
         help="--mode votes: prepare enough battles for this many votes per second",
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="--mode votes: send votes at this many per second (an open loop: the voters take "
+        "turns, a vote goes when due, latency counts from then) instead of each voter sending "
+        "its next vote when the last is answered",
+    )
     args = parser.parse_args()
+    if args.rate is not None and args.mode != "votes":
+        parser.error("--rate needs --mode votes")
     missing = missing_servers()
     if missing:
         print(f"cannot start a private stack: {missing}", file=sys.stderr)
@@ -481,12 +549,15 @@ def main() -> int:
         print(
             f"stack up: {args.web_processes} uvicorn processes, 1 Celery worker, private "
             f"PostgreSQL and Redis; pool: {pool or 'synthetic'} ({len(prompt_ids)} prompts); "
-            f"{args.voters} voters, {args.warmup:g} s warm-up + {args.seconds:g} s measured",
+            f"{args.voters} voters"
+            + (f" taking turns at {args.rate:g} votes/s" if args.rate is not None else "")
+            + f", {args.warmup:g} s warm-up + {args.seconds:g} s measured",
             flush=True,
         )
         server_groups = [p.pid for p in (stack.web, stack.worker) if p is not None]
         if args.mode == "votes":
-            per_voter = math.ceil(args.prepared_rate * (args.seconds + args.warmup) / args.voters)
+            prepared_rate = args.prepared_rate if args.rate is None else args.rate
+            per_voter = math.ceil(prepared_rate * (args.seconds + args.warmup) / args.voters)
             began = time.perf_counter()
             crowd = prepare_battles(stack, voters=args.voters, per_voter=per_voter, seed=1)
             print(
@@ -500,7 +571,11 @@ def main() -> int:
             "worker": _cpu_seconds(_group_pids(server_groups[1])),
             "postgres": _cpu_seconds(_postgres_pids(stack)),
         }
-        if args.mode == "votes":
+        if args.rate is not None:
+            run = run_votes_at_rate(
+                stack.url, crowd=crowd, rate=args.rate, seconds=args.seconds, warmup=args.warmup
+            )
+        elif args.mode == "votes":
             run = run_votes(stack.url, crowd=crowd, seconds=args.seconds, warmup=args.warmup)
         else:
             run = run_load(
@@ -510,7 +585,9 @@ def main() -> int:
                 seconds=args.seconds,
                 warmup=args.warmup,
             )
-        result = asyncio.run(run)
+        # The load generator shares the two cores with the arena: uvloop (uvicorn's own loop)
+        # costs it less per request than asyncio's default loop.
+        result = uvloop.run(run)
         after = {
             "load generator": sum(os.times()[:2]),
             "web": _cpu_seconds(_group_pids(server_groups[0])),
