@@ -89,6 +89,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+# uvicorn closes a connection idle for 5 s; one idle for longer than this is not reused, so a
+# request is never written into a connection the server is closing.
+IDLE_REUSE_SECONDS = 2.0
+
+
 class Connections:
     """Keep-alive HTTP/1.1 connections for the vote requests, on asyncio's streams.
 
@@ -102,15 +107,15 @@ class Connections:
     def __init__(self, base: str) -> None:
         url = urllib.parse.urlsplit(base)
         self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
 
     async def post(self, path: str, headers: dict[str, str], body: bytes) -> int:
         """Send a POST; return the status once the whole answer is read."""
         while self.idle:
-            reader, writer = self.idle.pop()
-            if not reader.at_eof():
+            reader, writer, idle_since = self.idle.pop()
+            if not reader.at_eof() and time.monotonic() - idle_since < IDLE_REUSE_SECONDS:
                 break
-            writer.close()  # the server closed it while it was idle (its keep-alive timeout)
+            writer.close()  # closed by the server, or soon to be (its keep-alive timeout)
         else:
             reader, writer = await asyncio.open_connection(self.host, self.port)
         head = "".join(
@@ -144,11 +149,11 @@ class Connections:
         if fields.get("connection") == "close":
             writer.close()
         else:
-            self.idle.append((reader, writer))
+            self.idle.append((reader, writer, time.monotonic()))
         return status
 
     def close(self) -> None:
-        for _reader, writer in self.idle:
+        for _reader, writer, _idle_since in self.idle:
             writer.close()
         self.idle.clear()
 
@@ -606,7 +611,7 @@ def main() -> int:
     parser.add_argument(
         "--prepared-rate",
         type=float,
-        default=800.0,
+        default=1200.0,
         help="--mode votes: prepare enough battles for this many votes per second",
     )
     parser.add_argument(

@@ -79,16 +79,8 @@ def web_command(port: int, *, processes: int = 1) -> list[str]:
 
 
 def worker_command(*options: str) -> list[str]:
-    """One Celery worker process (concurrency 1), with extra command-line options.
-
-    At a lower CPU priority than the web processes, as docs/operators.md recommends where they
-    share a machine: a refit then takes the CPU the web processes leave, rather than halving
-    their share for the second it runs.
-    """
+    """One Celery worker process (concurrency 1), with extra command-line options."""
     return [
-        "nice",
-        "-n",
-        "10",
         sys.executable,
         "-m",
         "celery",

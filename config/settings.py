@@ -181,6 +181,9 @@ ARENA_REFIT_DEBOUNCE_SECONDS = envfloat("ARENA_REFIT_DEBOUNCE_SECONDS", 5.0)
 # Soft and hard time limits of the refit task, in seconds.
 ARENA_REFIT_SOFT_TIME_LIMIT = envint("ARENA_REFIT_SOFT_TIME_LIMIT", 240)
 ARENA_REFIT_TIME_LIMIT = envint("ARENA_REFIT_TIME_LIMIT", 300)
+# Seconds from a new snapshot to the voter scan it asks for; the snapshots published in the
+# meantime share that scan (integrity/tasks.py). 0 scans after every snapshot at once.
+ARENA_ANOMALY_SCAN_SECONDS = envfloat("ARENA_ANOMALY_SCAN_SECONDS", 30.0)
 # Fault injection for tests: seconds the refit waits inside its transaction before committing.
 ARENA_REFIT_FAULT_PAUSE_SECONDS = envfloat("ARENA_REFIT_FAULT_PAUSE_SECONDS", 0.0)
 # Models with fewer counted votes than this in a domain are marked provisional.
