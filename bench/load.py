@@ -598,6 +598,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured start")
     parser.add_argument("--voters", type=int, default=64, help="concurrent voters")
     parser.add_argument("--web-processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--http-threads", type=int, default=None, help="ARENA_HTTP_THREADS of the web processes"
+    )
     parser.add_argument("--pool", type=Path, default=None, help="answer pool folder")
     parser.add_argument("--synthetic", action="store_true", help="use a synthetic answer pool")
     parser.add_argument("--json", type=Path, default=None, help="save the figures here")
@@ -638,7 +641,11 @@ def main() -> int:
         Path(tempfile.mkdtemp(prefix="arena-load-")),
         web_processes=args.web_processes,
         # The production refit cadence (the fault tests shorten it to see catch-ups quickly).
-        extra_env={"ARENA_REFIT_DEBOUNCE_SECONDS": "5", "ARENA_REFIT_CATCH_UP_SECONDS": "30"},
+        extra_env={
+            "ARENA_REFIT_DEBOUNCE_SECONDS": "5",
+            "ARENA_REFIT_CATCH_UP_SECONDS": "30",
+            **({"ARENA_HTTP_THREADS": str(args.http_threads)} if args.http_threads else {}),
+        },
     )
     try:
         stack.start(pool)
