@@ -308,6 +308,44 @@ async def run_load(
     return result
 
 
+def _prepared_voters(
+    session: aiohttp.ClientSession,
+    base: str,
+    crowd: list[dict[str, object]],
+    connections: Connections,
+    seed: int,
+) -> list[tuple[Voter, list[str]]]:
+    """The prepared voters (bench/_prepared_battles.py), each with its battles to vote on."""
+    rng = random.Random(seed)
+    return [
+        (
+            Voter(
+                session,
+                base,
+                random.Random(rng.random()),
+                str(entry["cookie"]),
+                connections=connections,
+            ),
+            list(entry["battles"]),  # type: ignore[call-overload]
+        )
+        for entry in crowd
+    ]
+
+
+async def _timed_vote(voter: Voter, result: LoadResult, battle_id: str, since: float) -> None:
+    """Send one vote; measure it, its latency counted from `since`, if it was acknowledged and
+    `since` falls in the measured window."""
+    result.battles.add(battle_id)
+    try:
+        voted = await voter.vote(result, battle_id)
+    except CLIENT_ERRORS as exc:
+        result.failures[f"{type(exc).__name__}"] += 1
+        return
+    if voted and since >= result.measured_from:
+        result.measured_votes += 1
+        result.latencies["vote"].append((time.perf_counter() - since) * 1000)
+
+
 async def run_votes(
     base: str,
     *,
@@ -321,21 +359,8 @@ async def run_votes(
     result = LoadResult()
     connections = Connections(base)
     async with _session() as session:
-        rng = random.Random(seed)
-        voters = [
-            (
-                Voter(
-                    session,
-                    base,
-                    random.Random(rng.random()),
-                    str(entry["cookie"]),
-                    connections=connections,
-                ),
-                entry,
-            )
-            for entry in crowd
-        ]
-        await asyncio.gather(*(voter.open_page(result) for voter, _entry in voters))
+        voters = _prepared_voters(session, base, crowd, connections, seed)
+        await asyncio.gather(*(voter.open_page(result) for voter, _battles in voters))
         result.started = time.perf_counter()
         result.measured_from = result.started + warmup
         deadline = result.measured_from + seconds
@@ -345,20 +370,10 @@ async def run_votes(
                 began = time.perf_counter()
                 if began >= deadline:
                     return
-                result.battles.add(battle_id)
-                try:
-                    voted = await voter.vote(result, battle_id)
-                except CLIENT_ERRORS as exc:
-                    result.failures[f"{type(exc).__name__}"] += 1
-                    continue
-                if voted and began >= result.measured_from:
-                    result.measured_votes += 1
-                    result.latencies["vote"].append((time.perf_counter() - began) * 1000)
+                await _timed_vote(voter, result, battle_id, began)
             result.failures["a voter ran out of prepared battles"] += 1
 
-        await asyncio.gather(
-            *(loop(voter, list(entry["battles"])) for voter, entry in voters)  # type: ignore[call-overload]
-        )
+        await asyncio.gather(*(loop(voter, battles) for voter, battles in voters))
         result.ended = time.perf_counter()
     connections.close()
     return result
@@ -381,34 +396,9 @@ async def run_votes_at_rate(
     result = LoadResult()
     connections = Connections(base)
     async with _session() as session:
-        rng = random.Random(seed)
-        voters = [
-            (
-                Voter(
-                    session,
-                    base,
-                    random.Random(rng.random()),
-                    str(entry["cookie"]),
-                    connections=connections,
-                ),
-                list(entry["battles"]),  # type: ignore[call-overload]
-            )
-            for entry in crowd
-        ]
+        voters = _prepared_voters(session, base, crowd, connections, seed)
         await asyncio.gather(*(voter.open_page(result) for voter, _battles in voters))
         in_flight: set[asyncio.Task[None]] = set()
-
-        async def one(voter: Voter, battle_id: str, due: float) -> None:
-            result.battles.add(battle_id)
-            try:
-                voted = await voter.vote(result, battle_id)
-            except CLIENT_ERRORS as exc:
-                result.failures[f"{type(exc).__name__}"] += 1
-                return
-            if voted and due >= result.measured_from:
-                result.measured_votes += 1
-                result.latencies["vote"].append((time.perf_counter() - due) * 1000)
-
         result.started = time.perf_counter()
         result.measured_from = result.started + warmup
         for i in range(int(rate * (warmup + seconds))):
@@ -420,7 +410,7 @@ async def run_votes_at_rate(
             if not battles:
                 result.failures["a voter ran out of prepared battles"] += 1
                 continue
-            task = asyncio.create_task(one(voter, battles.pop(0), due))
+            task = asyncio.create_task(_timed_vote(voter, result, battles.pop(0), due))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
         await asyncio.gather(*in_flight)
