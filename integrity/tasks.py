@@ -26,10 +26,7 @@ def scan_voters(snapshot_id: int | None = None) -> int:
     """Test voters and networks against the snapshot's ratings (the newest by default); return
     how many flags were raised (or, for networks already flagged, extended)."""
     # Free the slot first: snapshots published from now on need a scan after this one.
-    try:
-        cache.delete(SCHEDULED_KEY)
-    except Exception as exc:
-        logger.warning("could not clear the scan debounce key (%s)", exc)
+    _forget_scheduled()
     result = services.voters_scan(snapshot_id=snapshot_id)
     return len(result.flags) + len(result.network_flags)
 
@@ -46,18 +43,21 @@ def schedule_scan(snapshot_id: int) -> None:
     """
     delay = settings.ARENA_ANOMALY_SCAN_SECONDS
     try:
-        if delay > 0 and not cache.add(
+        if delay <= 0:
+            scan_voters.delay(snapshot_id)
+        elif cache.add(
             SCHEDULED_KEY, snapshot_id, timeout=int(delay) + settings.ARENA_REFIT_TIME_LIMIT
         ):
-            return  # one is on its way and will scan this snapshot's votes or newer ones
-        if delay > 0:
             scan_voters.apply_async(countdown=delay)
-        else:
-            scan_voters.delay(snapshot_id)
+        # else one is on its way and will scan this snapshot's votes or newer ones
     except Exception:
         # The next snapshot's scan covers the same votes: nothing is lost by missing one.
         logger.exception("could not enqueue a voter scan for snapshot %s", snapshot_id)
-        try:
-            cache.delete(SCHEDULED_KEY)
-        except Exception as exc:
-            logger.warning("could not clear the scan debounce key (%s)", exc)
+        _forget_scheduled()
+
+
+def _forget_scheduled() -> None:
+    try:
+        cache.delete(SCHEDULED_KEY)
+    except Exception as exc:
+        logger.warning("could not clear the scan debounce key (%s)", exc)
