@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
 
 from arena import localmodel
 from arena.defaults import seed_defaults
@@ -54,13 +55,17 @@ def local_model_server() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def _isolated_side_effects(settings: object) -> Iterator[None]:
-    """Run refits inline and start every test with an empty cache (no debounce left over)."""
+    """Run refits inline, start every test with an empty cache (no debounce left over) and end
+    it in the default language."""
     celery_app.conf.task_always_eager = True
     settings.ARENA_POOL_CHUNK_DELAY = 0  # type: ignore[attr-defined]
     cache.clear()
     tasks._refit_known_until = 0.0  # this process's memory of a queued refit, too
     yield
     celery_app.conf.task_always_eager = False
+    # A page requested in another language leaves that language active in the thread
+    # (LocaleMiddleware activates it and nothing deactivates it): later tests would read it.
+    translation.deactivate()
 
 
 def shared_data_dir() -> Path:
