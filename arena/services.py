@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime
 import random
 from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -293,6 +295,41 @@ def battle_finish(
     return battle
 
 
+@dataclass(frozen=True)
+class RevealedSide:
+    side: str
+    model: str
+    display_name: str
+    organisation: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    first_token_ms: int | None
+    latency_ms: int | None
+    cost_usd: Decimal | None
+
+
+def _reveal_query(battle: str) -> str:
+    """Both sides' models and every answer's sizes, of the battle `battle` names (a parameter,
+    or a column of the vote just stored): one query, as two ORM queries it cost the vote more
+    CPU than storing it. Rows come in turn order, then answer order."""
+    return f"""
+SELECT turn."index" AS turn_index, answer.id AS answer_id,
+       answer.side, model.slug, model.display_name, COALESCE(organisation.name, ''),
+       answer.prompt_tokens, answer.completion_tokens, answer.first_token_ms,
+       answer.latency_ms, answer.cost_usd
+FROM {Answer._meta.db_table} answer
+JOIN {Turn._meta.db_table} turn ON turn.id = answer.turn_id
+JOIN {Battle._meta.db_table} battle ON battle.id = turn.battle_id
+JOIN {LanguageModel._meta.db_table} model
+  ON model.id = CASE answer.side WHEN 'a' THEN battle.model_a_id ELSE battle.model_b_id END
+LEFT JOIN {Organisation._meta.db_table} organisation ON organisation.id = model.organisation_id
+WHERE turn.battle_id = {battle}
+"""
+
+
+REVEAL_SQL = _reveal_query("%s") + "ORDER BY turn_index, answer_id"
+
+
 def vote_cast(
     *, battle: Battle, outcome: str, voter_id: str, client: ratelimit.Client | None = None
 ) -> Vote:
@@ -304,6 +341,9 @@ def vote_cast(
     a model, when the voter or network is over the vote rate limit (counted only with a
     `client`), or when its prompt is a duplicate beyond the cap (see vote_duplicate_prompt).
     The bot signals of docs/integrity.md are recorded with it.
+
+    The vote is returned with `vote.reveal`, both sides named (battle_reveal), which the voter
+    is shown next: on PostgreSQL read by the same statement that stores the vote.
     """
     if outcome not in Vote.Outcome.values:
         raise VoteRejected(_("Unknown outcome; use model_a, model_b, tie or both_bad."))
@@ -344,7 +384,7 @@ def vote_cast(
         prompt_cluster=battle.prompt_cluster or None,
     )
     try:
-        _vote_insert(vote, _battle_domains(battle))
+        vote.reveal = _vote_insert(vote, _battle_domains(battle))
     except IntegrityError:
         raise AlreadyVoted(_("This battle has already been voted on.")) from None
     transaction.on_commit(lambda: votes_changed.send(sender=Vote, vote_ids=[vote.pk]))
@@ -352,26 +392,31 @@ def vote_cast(
 
 
 # Every column of a vote but its id, and on PostgreSQL the vote and its domain labels stored by
-# one statement: being one statement it is all or nothing without BEGIN and COMMIT, and a vote
-# costs the database one round trip (the ORM's create, bulk_create and transaction took four,
-# and compiling them was the largest part of a vote's time in the web process).
+# one statement, which also reads the reveal: being one statement it is all or nothing without
+# BEGIN and COMMIT, and a vote costs the database one round trip (the ORM's create, bulk_create
+# and transaction took four, and compiling them was the largest part of a vote's time in the
+# web process; the reveal as a statement of its own was another round trip). The reveal reads
+# only the battle, its answers and models, which the insert does not change.
 _VOTE_FIELDS = [field for field in Vote._meta.concrete_fields if not field.primary_key]
 _VOTE_INSERT_SQL = f"""
 WITH vote AS (
   INSERT INTO {Vote._meta.db_table} ({", ".join(f'"{field.column}"' for field in _VOTE_FIELDS)})
   VALUES ({", ".join(["%s"] * len(_VOTE_FIELDS))})
-  RETURNING id
+  RETURNING id, battle_id
 ), labels AS (
   INSERT INTO {VoteDomain._meta.db_table} (vote_id, domain_id, source)
   SELECT vote.id, label.domain_id, label.source
   FROM vote, unnest(%s::bigint[], %s::varchar[]) AS label(domain_id, source)
 )
-SELECT id FROM vote
+SELECT vote.id, reveal.*
+FROM vote LEFT JOIN LATERAL ({_reveal_query("vote.battle_id")}) reveal ON true
+ORDER BY reveal.turn_index, reveal.answer_id
 """
 
 
-def _vote_insert(vote: Vote, labels: list[tuple[Domain, str]]) -> None:
-    """Store a new vote and its domain labels, all or nothing, and set `vote.pk`.
+def _vote_insert(vote: Vote, labels: list[tuple[Domain, str]]) -> list[RevealedSide]:
+    """Store a new vote and its domain labels, all or nothing, and set `vote.pk`; return the
+    reveal of its battle.
 
     A second vote on the battle fails on its unique key with IntegrityError, inside a savepoint
     when the caller holds a transaction, so that the caller's transaction survives it.
@@ -383,7 +428,7 @@ def _vote_insert(vote: Vote, labels: list[tuple[Domain, str]]) -> None:
             VoteDomain.objects.bulk_create(
                 VoteDomain(vote=vote, domain=domain, source=source) for domain, source in labels
             )
-        return
+        return battle_reveal(vote.battle, voted=True)
     values = [
         field.get_db_prep_save(field.pre_save(vote, True), connection) for field in _VOTE_FIELDS
     ]
@@ -391,9 +436,12 @@ def _vote_insert(vote: Vote, labels: list[tuple[Domain, str]]) -> None:
     savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
     with savepoint, prepared_cursor() as cursor:
         cursor.execute(_VOTE_INSERT_SQL, values)
-        vote.pk = cursor.fetchone()[0]
+        rows = cursor.fetchall()
+    vote.pk = rows[0][0]
     vote._state.adding = False
     vote._state.db = connection.alias
+    # Each row: the vote's id, the turn's index and answer's id (the order), then the reveal.
+    return _revealed_sides(row[3:] for row in rows)
 
 
 def _battle_domains(battle: Battle) -> list[tuple[Domain, str]]:
@@ -405,48 +453,24 @@ def _battle_domains(battle: Battle) -> list[tuple[Domain, str]]:
     return [label for label in labels.values() if not label[0].includes_all]
 
 
-@dataclass(frozen=True)
-class RevealedSide:
-    side: str
-    model: str
-    display_name: str
-    organisation: str
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    first_token_ms: int | None
-    latency_ms: int | None
-    cost_usd: Decimal | None
-
-
-# Both sides' models and every answer's sizes in one round trip: the reveal is part of every
-# vote's response, and as two ORM queries it cost the vote more CPU than storing it.
-REVEAL_SQL = f"""
-SELECT answer.side, model.slug, model.display_name, COALESCE(organisation.name, ''),
-       answer.prompt_tokens, answer.completion_tokens, answer.first_token_ms,
-       answer.latency_ms, answer.cost_usd
-FROM {Answer._meta.db_table} answer
-JOIN {Turn._meta.db_table} turn ON turn.id = answer.turn_id
-JOIN {Battle._meta.db_table} battle ON battle.id = turn.battle_id
-JOIN {LanguageModel._meta.db_table} model
-  ON model.id = CASE answer.side WHEN 'a' THEN battle.model_a_id ELSE battle.model_b_id END
-LEFT JOIN {Organisation._meta.db_table} organisation ON organisation.id = model.organisation_id
-WHERE turn.battle_id = %s
-ORDER BY turn."index", answer.id
-"""
-
-
 def battle_reveal(battle: Battle, *, voted: bool = False) -> list[RevealedSide]:
     """Name both models; only for a battle that has its vote (`voted`: the caller just stored
-    it, so it need not be looked up). A battle can be voted on only with both answers stored."""
+    it, so it need not be looked up). A battle can be voted on only with both answers stored.
+    vote_cast reveals the battle it stores a vote on by itself (`Vote.reveal`)."""
     if not voted and not Vote.objects.filter(battle=battle).exists():
         raise BattleError(_("Models are revealed only after the vote."))
-    names: dict[str, tuple[str, str, str]] = {}
-    sizes: dict[str, list[tuple]] = {"a": [], "b": []}
     with prepared_cursor() as cursor:
         cursor.execute(REVEAL_SQL, [Battle._meta.pk.get_db_prep_value(battle.pk, connection)])
-        for side, slug, display_name, organisation, *answer_sizes, cost in cursor.fetchall():
-            names[side] = (slug, display_name, organisation)
-            sizes[side].append((*answer_sizes, column_value(Answer, "cost_usd", cost)))
+        return _revealed_sides(row[2:] for row in cursor.fetchall())
+
+
+def _revealed_sides(rows: Iterable[Sequence[Any]]) -> list[RevealedSide]:
+    """Both sides, from the reveal query's rows (from `side` on): sizes summed over turns."""
+    names: dict[str, tuple[str, str, str]] = {}
+    sizes: dict[str, list[tuple]] = {"a": [], "b": []}
+    for side, slug, display_name, organisation, *answer_sizes, cost in rows:
+        names[side] = (slug, display_name, organisation)
+        sizes[side].append((*answer_sizes, column_value(Answer, "cost_usd", cost)))
     sides = []
     for side in ("a", "b"):
         slug, display_name, organisation = names[side]

@@ -153,7 +153,7 @@ def battle_create(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _reveal_json(battle: Battle) -> list[dict[str, Any]]:
+def _reveal_json(sides: list[services.RevealedSide]) -> list[dict[str, Any]]:
     return [
         {
             "side": s.side,
@@ -166,7 +166,7 @@ def _reveal_json(battle: Battle) -> list[dict[str, Any]]:
             "latency_ms": s.latency_ms,
             "cost_usd": float(s.cost_usd) if s.cost_usd is not None else None,
         }
-        for s in services.battle_reveal(battle, voted=True)
+        for s in sides
     ]
 
 
@@ -198,7 +198,7 @@ def battle_vote(request: HttpRequest, battle_id: uuid.UUID) -> HttpResponse:
             "counted": vote.counted,
             "excluded_reason": vote.excluded_reason or None,
             "message": EXCLUSION_MESSAGES.get(vote.excluded_reason, ""),
-            "reveal": _reveal_json(battle),
+            "reveal": _reveal_json(vote.reveal),
         },
         status=201,
         json_dumps_params={"ensure_ascii": False},

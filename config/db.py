@@ -3,10 +3,11 @@
 Django binds parameters on the client and never prepares a statement, so PostgreSQL parses
 and plans every query afresh: under load that was most of the database's work per vote (the
 reveal's join took 0.87 ms to plan and 0.15 ms to run). `prepared_cursor` is for the few
-hand-written statements every vote runs (arena.selectors.battle_get, the vote's insert, the
-reveal): on PostgreSQL each is prepared on its connection the first time it runs there, and
-later runs skip parsing and planning. Only those: Django's server-side binding, switched on for
-every query, fails on any query of more than 65,535 parameters (a large delete, say).
+hand-written statements every vote runs (arena.selectors.battle_get, and the vote's insert,
+which reads the reveal too): on PostgreSQL each is prepared on its connection the first time
+it runs there, and later runs skip parsing and planning. Only those: Django's server-side
+binding, switched on for every query, fails on any query of more than 65,535 parameters (a
+large delete, say).
 """
 
 from __future__ import annotations

@@ -62,6 +62,25 @@ def test_no_follow_up_after_the_vote_or_by_someone_else(live_battle: Battle) -> 
         services.battle_add_turn(battle=live_battle, voter_id=ALICE, prompt="Hi")
 
 
+def test_the_reveal_sums_every_turn_and_comes_with_the_vote(live_battle: Battle) -> None:
+    services.battle_add_turn(battle=live_battle, voter_id=ALICE, prompt="And then?")
+    services.battle_claim_stream(live_battle.pk)
+    done = Finished("ok", prompt_tokens=30, completion_tokens=40)
+    services.battle_finish(
+        battle=live_battle,
+        turn=live_battle.turns.get(index=1),
+        answers={side: (f"second {side}", done, 50, 70) for side in "ab"},
+    )
+    vote = services.vote_cast(battle=live_battle, outcome="model_b", voter_id=ALICE)
+    # Sizes add up over the turns that have them; the first token is the first turn's.
+    assert [
+        (s.side, s.prompt_tokens, s.completion_tokens, s.first_token_ms, s.latency_ms)
+        for s in vote.reveal
+    ] == [("a", 30, 40, 10, 90), ("b", 30, 40, 10, 90)]
+    # On PostgreSQL the vote's own statement read it; the reveal query gives the same.
+    assert vote.reveal == services.battle_reveal(live_battle)
+
+
 def test_pool_battles_cannot_continue(complete_battle: Battle) -> None:
     with pytest.raises(services.BattleError, match="needs live models"):
         services.battle_add_turn(battle=complete_battle, voter_id=ALICE, prompt="More")

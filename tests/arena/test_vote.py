@@ -20,6 +20,7 @@ def test_a_vote_is_stored_and_reveals_both_models(complete_battle: Battle) -> No
         complete_battle.model_b_id,
     )
     reveal = services.battle_reveal(complete_battle)
+    assert vote.reveal == reveal
     assert [s.model for s in reveal] == [complete_battle.model_a.slug, complete_battle.model_b.slug]
     assert reveal[0].organisation == "Acme Labs"
     assert reveal[0].completion_tokens is not None
@@ -159,8 +160,9 @@ def test_battle_get_reads_a_battle_and_its_labels_in_one_query(
 def test_the_votes_own_statements_are_prepared_on_postgresql(
     postgres: None, complete_battle: Battle
 ) -> None:
-    """The battle's lookup, the vote's insert and the reveal are parsed and planned once per
-    connection (config/db.py); the ORM's queries are left unprepared."""
+    """The battle's lookup, the vote's insert (which also reads the reveal) and the reveal on
+    its own are parsed and planned once per connection (config/db.py); the ORM's queries are
+    left unprepared."""
     battle = battle_get(complete_battle.pk)
     assert battle is not None
     services.vote_cast(battle=battle, outcome="tie", voter_id=ALICE)
@@ -172,7 +174,7 @@ def test_the_votes_own_statements_are_prepared_on_postgresql(
     assert len(prepared) == 3, prepared
     assert any("FROM arena_battle battle" in statement for statement in prepared)
     assert any("INSERT INTO arena_vote" in statement for statement in prepared)
-    assert any("SELECT answer.side" in statement for statement in prepared)
+    assert any(statement.lstrip().startswith("SELECT turn.") for statement in prepared)
 
 
 def test_a_vote_and_its_labels_are_stored_together_or_not_at_all(
