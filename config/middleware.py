@@ -3,7 +3,7 @@
 A request that needs PostgreSQL while it is down or restarting gets a short "try again" page
 (or JSON for API and script clients) with a Retry-After header, and the server log gets one
 line, not a traceback. Django reconnects on its own once the database is back
-(CONN_HEALTH_CHECKS), so nothing needs restarting.
+(CONN_HEALTH_CHECKS, or config/postgresql's check for the pool), so nothing needs restarting.
 """
 
 from __future__ import annotations

@@ -270,8 +270,9 @@ if ARENA_PRODUCTION:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 if DATABASE_URL:
-    # Connections are checked before reuse (CONN_HEALTH_CHECKS above), so a restarted
-    # PostgreSQL costs no failed request once it is back; an unreachable one fails fast.
+    # Connections are checked before reuse (CONN_HEALTH_CHECKS above; config/postgresql for the
+    # pool), so a restarted PostgreSQL costs no failed request once it is back; an unreachable
+    # one fails fast.
     _db_options = DATABASES["default"].setdefault("OPTIONS", {})
     _db_options["connect_timeout"] = envint("ARENA_DB_CONNECT_TIMEOUT", 5)
     # The few statements every vote runs are prepared on each connection (config/db.py);
@@ -281,8 +282,14 @@ if DATABASE_URL:
     # The HTTP threads and the websockets' database threads of a process share a pool of open,
     # health-checked connections (docs/operators.md).
     ARENA_DB_POOL_SIZE = envint("ARENA_DB_POOL_SIZE", 16 if ARENA_PRODUCTION else 0)
+    # A pooled connection handed back longer ago than this is checked before reuse; one used
+    # more recently is not asked a round trip per request (config/postgresql/base.py).
+    ARENA_DB_CHECK_IDLE_SECONDS = envfloat("ARENA_DB_CHECK_IDLE_SECONDS", 1.0)
     if ARENA_DB_POOL_SIZE:
         DATABASES["default"]["CONN_MAX_AGE"] = 0
+        # Django's backend with the pool's check done by config.postgresql instead of psycopg's.
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
         _db_options["pool"] = {
             "min_size": min(2, ARENA_DB_POOL_SIZE),
             "max_size": ARENA_DB_POOL_SIZE,
