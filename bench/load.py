@@ -70,6 +70,9 @@ class LoadResult:
     server_errors: list[str] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
     latencies: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STEPS})
+    # Votes mode: (seconds from the measured window's start to when the vote was due, latency
+    # in ms) of each measured vote, for the per-second view of where the slow ones were.
+    vote_times: list[tuple[float, float]] = field(default_factory=list)
     measured_votes: int = 0
 
     @property
@@ -342,8 +345,10 @@ async def _timed_vote(voter: Voter, result: LoadResult, battle_id: str, since: f
         result.failures[f"{type(exc).__name__}"] += 1
         return
     if voted and since >= result.measured_from:
+        latency = (time.perf_counter() - since) * 1000
         result.measured_votes += 1
-        result.latencies["vote"].append((time.perf_counter() - since) * 1000)
+        result.latencies["vote"].append(latency)
+        result.vote_times.append((since - result.measured_from, latency))
 
 
 async def run_votes(
@@ -540,6 +545,23 @@ def prompt_ids_of(stack: Stack) -> list[int]:
     return [int(r[0]) for r in rows]  # type: ignore[call-overload]
 
 
+def per_second(result: LoadResult) -> list[dict[str, float]]:
+    """Votes by the second of the measured window they were due in: count, p50, p99, max."""
+    seconds: dict[int, list[float]] = {}
+    for due, latency in result.vote_times:
+        seconds.setdefault(int(due), []).append(latency)
+    return [
+        {
+            "second": second,
+            "votes": len(values),
+            "p50": percentile(values, 50),
+            "p99": percentile(values, 99),
+            "max": max(values),
+        }
+        for second, values in sorted(seconds.items())
+    ]
+
+
 def report(result: LoadResult, integrity: Integrity, cpu: dict[str, float], mode: str) -> str:
     what = "full battles per second" if mode == "battles" else "vote requests per second"
     lines = [
@@ -554,6 +576,13 @@ def report(result: LoadResult, integrity: Integrity, cpu: dict[str, float], mode
         lines.append(
             f"  {step:<10} {percentile(values, 50):8.1f} {percentile(values, 90):8.1f} "
             f"{percentile(values, 99):8.1f} {max(values, default=float('nan')):8.1f}"
+        )
+    # Where the slow votes were: a few bad seconds (a refit, a voter scan) or all along.
+    slowest = sorted(per_second(result), key=lambda s: s["p99"], reverse=True)[:5]
+    if slowest:
+        lines.append(
+            "slowest seconds (second of the window: p99 / max ms): "
+            + ", ".join(f"{s['second']}: {s['p99']:.0f} / {s['max']:.0f}" for s in slowest)
         )
     lines.append(
         f"integrity: acknowledged {integrity.acknowledged}, stored {integrity.stored}, "
@@ -704,6 +733,7 @@ def main() -> int:
                         },
                         "integrity_ok": integrity.ok,
                         "statuses": result.statuses,
+                        "vote_latency_per_second": per_second(result),
                     },
                     indent=2,
                 )

@@ -102,11 +102,24 @@ def refit_if_pending(self: Task) -> int | None:
     """Refit if stored votes wait for one (beat runs it every ARENA_REFIT_CATCH_UP_SECONDS).
 
     Votes stored while the broker was down, or whose refit died with its worker, are counted
-    by the next catch-up, without waiting for another vote to ask.
+    by the next catch-up, without waiting for another vote to ask. Under steady voting a
+    debounced refit is nearly always queued: while it is due to start later, it will count
+    what waits now, and the catch-up leaves it that work (one whole refit fewer every
+    ARENA_REFIT_CATCH_UP_SECONDS). One whose start has passed may have died with its worker.
     """
-    if not services.votes_pending():
+    if _refit_queued_ahead() or not services.votes_pending():
         return None
     return _refit_single_flight(self)
+
+
+def _refit_queued_ahead() -> bool:
+    """Whether a debounced refit is queued to start later than now (schedule_refit's key)."""
+    try:
+        starts_at = cache.get(SCHEDULED_KEY)
+    except Exception as exc:
+        logger.warning("could not read the refit debounce key (%s)", exc)
+        return False  # Redis down: the catch-up refits, as it is there for
+    return isinstance(starts_at, float) and starts_at > time.time()
 
 
 def _refit_single_flight(task: Task) -> int | None:

@@ -8,8 +8,12 @@ from collections.abc import Callable
 import pytest
 from django.core.cache import cache
 
+from arena import services
+from arena.models import Battle
 from config.celery import app as celery_app
 from ratings import tasks
+from ratings.models import RatingSnapshot
+from tests.conftest import ALICE
 
 
 @pytest.fixture
@@ -54,3 +58,16 @@ def test_a_refit_queued_by_another_process_is_learned_from_the_cache(queued) -> 
     time.sleep(max(0.0, starts_at - tasks.ETA_MARGIN_SECONDS - time.time()) + 0.1)
     tasks.schedule_refit()
     assert queued() == 1
+
+
+def test_the_catch_up_leaves_waiting_votes_to_a_refit_queued_to_start_later(
+    queued, complete_battle: Battle
+) -> None:
+    services.vote_cast(battle=complete_battle, outcome="tie", voter_id=ALICE)
+    cache.set(tasks.SCHEDULED_KEY, time.time() + 5.0)
+    assert tasks.refit_if_pending.apply().result is None
+    assert not RatingSnapshot.objects.exists()
+    # One whose start has passed and is still in the cache may have died with its worker:
+    # the catch-up refits.
+    cache.set(tasks.SCHEDULED_KEY, time.time() - 1.0)
+    assert tasks.refit_if_pending.apply().result == RatingSnapshot.objects.get().pk
