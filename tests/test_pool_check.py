@@ -31,6 +31,9 @@ def pooled(postgres: None, transactional_db: None, settings) -> Iterator[object]
         }
     )
     wrapper = handler["default"]
+    # Django opens the pool on first use without waiting for it to fill; a test that began
+    # before the second connection arrived would see only one of the two.
+    wrapper.pool.open(wait=True, timeout=5)
     try:
         yield wrapper
     finally:
@@ -65,6 +68,7 @@ def test_a_connection_handed_back_a_moment_ago_is_reused_unchecked(pooled) -> No
 
 def test_idle_connections_are_checked_and_every_dead_one_replaced(pooled, settings) -> None:  # type: ignore[no-untyped-def]
     before = {_backend_pid(pooled) for _ in range(4)}
+    assert len(before) == 2  # both of the pool's connections were in use, and now both die
     _terminate(before)  # as a restart of PostgreSQL would
     settings.ARENA_DB_CHECK_IDLE_SECONDS = 0.0  # every connection has now sat idle long enough
     after = {_backend_pid(pooled) for _ in range(4)}
