@@ -71,7 +71,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import log_expit, logsumexp
+from scipy.special import log_expit
 
 DEFAULT_DELTAS = (2.0, 3.0, 4.0)
 DEFAULT_ALPHA = 0.01
@@ -100,11 +100,31 @@ def threshold(n_models: int, *, alpha: float = DEFAULT_ALPHA) -> float:
 
 def llr(x: np.ndarray, score: np.ndarray, shift: float) -> np.ndarray:
     """Log-likelihood ratio of score(s) for a model ``x`` stronger than its opponent, H1 vs H0."""
+    return llrs(x, score, (shift,))[0]
+
+
+def llrs(
+    x: np.ndarray, score: np.ndarray, shifts: Sequence[float] | np.ndarray
+) -> list[np.ndarray]:
+    """``llr`` under each shift, in order.
+
+    Since log sigma(-z) = log sigma(z) - z, the loss term of ``llr`` is its win term minus the
+    shift, so ``llr = log sigma(x + s) - log sigma(x) - (1 - y) * s``: one log-sigmoid per
+    shift and one shared by all, instead of four per shift (these were most of a scan's time).
+    """
     x = np.asarray(x, dtype=np.float64)
-    score = np.asarray(score, dtype=np.float64)
-    up = log_expit(x + shift) - log_expit(x)
-    down = log_expit(-x - shift) - log_expit(-x)
-    return score * up + (1 - score) * down
+    lost = 1 - np.asarray(score, dtype=np.float64)
+    base = log_expit(x)
+    return [log_expit(x + s) - base - lost * s for s in np.asarray(shifts, dtype=np.float64)]
+
+
+def log_mean_exp(values: np.ndarray, axis: int) -> np.ndarray:
+    """``log(mean(exp(values)))`` along ``axis``, for finite values: the mixture statistic.
+
+    scipy's logsumexp handles signs, weights and infinities that never occur here, at several
+    times the cost (a fifth of a scan's time went to it)."""
+    top = np.max(values, axis=axis, keepdims=True)
+    return np.squeeze(top, axis=axis) + np.log(np.mean(np.exp(values - top), axis=axis))
 
 
 def helps_a(t_a: np.ndarray, t_b: np.ndarray, t_m: np.ndarray) -> np.ndarray:
@@ -261,8 +281,8 @@ def _test_steps(
         sign = float(direction)
     x = np.where(good_a, t_a - t_b, t_b - t_a)[usable]
     score = np.where(good_a, score_a, 1 - score_a)[usable]
-    for k, d in enumerate(shifts):
-        steps[usable, k] = llr(x, score, sign * d)
+    for k, step in enumerate(llrs(x, score, sign * shifts)):
+        steps[usable, k] = step
     return steps
 
 
@@ -307,7 +327,7 @@ def _per_member(group: np.ndarray, steps: np.ndarray) -> np.ndarray:
     totals = np.zeros((int(group.max()) + 1 if len(group) else 0, steps.shape[1]))
     for k in range(steps.shape[1]):
         np.add.at(totals[:, k], group, steps[:, k])
-    return logsumexp(totals, axis=1) - math.log(steps.shape[1])
+    return log_mean_exp(totals, axis=1)
 
 
 def holders(
@@ -359,7 +379,7 @@ def holders(
 
     def still_crosses() -> bool:
         running = np.cumsum(np.where(out[:, None], 0.0, steps), axis=0)
-        return bool((logsumexp(running, axis=1) - math.log(steps.shape[1]) >= h).any())
+        return bool((log_mean_exp(running, axis=1) >= h).any())
 
     for m in others:
         if not still_crosses():
@@ -386,7 +406,7 @@ def _per_model(voter, a, b, code, theta, ref, usable, position, shifts, h) -> li
         for direction in (FAVOURS, DISFAVOURS):
             rows_model.append(model)
             rows_dir.append(np.full(len(idx), direction))
-            rows_llr.append(np.stack([llr(diff, score, direction * d) for d in shifts], axis=1))
+            rows_llr.append(np.stack(llrs(diff, score, direction * shifts), axis=1))
     vote_of_row = np.tile(idx, 4)
     model_of_row = np.concatenate(rows_model)
     dir_of_row = np.concatenate(rows_dir)
@@ -401,7 +421,7 @@ def _per_model(voter, a, b, code, theta, ref, usable, position, shifts, h) -> li
     total = np.cumsum(step, axis=0)
     before = np.vstack([np.zeros((1, len(shifts))), total])[group_start]
     per_delta = total - np.repeat(before, group_size, axis=0)
-    running = logsumexp(per_delta, axis=1) - math.log(len(shifts))
+    running = log_mean_exp(per_delta, axis=1)
     peak = np.maximum.reduceat(running, group_start)
     first = np.full(len(group_start), np.iinfo(np.int64).max)
     hit_rows = np.flatnonzero(running >= h)
@@ -468,12 +488,12 @@ def _promotes_block(
     tested = ~np.isnan(t)  # a model the vote's reference does not rate is not ranked there
     sizes = np.diff(np.r_[local_starts, len(block)])
     per_delta = []
-    for d in shifts:
-        step = np.where(tested, llr(x, score, d), 0.0)
+    for step in llrs(x, score, shifts):
+        step = np.where(tested, step, 0.0)
         total = np.cumsum(step, axis=0)
         before = np.vstack([np.zeros((1, t.shape[1])), total])[local_starts]
         per_delta.append(total - np.repeat(before, sizes, axis=0))
-    running = logsumexp(np.stack(per_delta), axis=0) - math.log(len(shifts))
+    running = log_mean_exp(np.stack(per_delta), axis=0)
     running = np.where(tested.any(axis=0)[None, :], running, -np.inf)
     peak = np.maximum.reduceat(running, local_starts, axis=0)
     big = np.iinfo(np.int64).max

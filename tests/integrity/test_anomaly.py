@@ -6,6 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.special import log_expit, logsumexp
 
 from integrity import anomaly
 
@@ -41,6 +44,28 @@ def test_a_tie_scores_the_mean_of_a_win_and_a_loss() -> None:
     win, loss, tie = (anomaly.llr(x, np.array([s]), 2.0)[0] for s in (1.0, 0.0, 0.5))
     assert tie == pytest.approx((win + loss) / 2)
     assert win > 0 > loss
+
+
+@given(
+    x=st.floats(-40, 40),
+    shift=st.floats(-6, 6),
+    score=st.sampled_from([0.0, 0.5, 1.0]),
+)
+def test_the_log_likelihood_ratio_is_the_four_log_sigmoid_definition(
+    x: float, shift: float, score: float
+) -> None:
+    up = log_expit(x + shift) - log_expit(x)
+    down = log_expit(-x - shift) - log_expit(-x)
+    expected = score * up + (1 - score) * down
+    assert anomaly.llr(np.array([x]), np.array([score]), shift)[0] == pytest.approx(
+        expected, rel=1e-9, abs=1e-12
+    )
+
+
+def test_the_mixture_statistic_is_the_log_mean_of_the_likelihood_ratios() -> None:
+    values = np.random.default_rng(3).normal(0.0, 40.0, (50, 3))
+    expected = logsumexp(values, axis=1) - math.log(3)
+    assert np.allclose(anomaly.log_mean_exp(values, axis=1), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_it_flags_a_voter_who_always_votes_for_one_model_within_thirty_votes() -> None:
