@@ -491,6 +491,19 @@ def check_integrity(stack: Stack, result: LoadResult) -> Integrity:
     )
 
 
+def machine_speed() -> float:
+    """Seconds a fixed pure-Python loop (10 million additions) takes on this process's core.
+
+    This machine's speed drifts (up to 2x within minutes, docs/performance.md "The machine"),
+    and the same code's CPU per vote with it; printed before and after each run, it tells a
+    slow phase of the machine from a slower arena."""
+    began = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - began
+
+
 def _cpu_seconds(pids: list[int]) -> float:
     """User + system CPU seconds of the given processes and their children that exited."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -688,6 +701,7 @@ def main() -> int:
                 f"{time.perf_counter() - began:.0f} s",
                 flush=True,
             )
+        speed_before = machine_speed()
         before = {
             "load generator": sum(os.times()[:2]),
             "web": _cpu_seconds(_group_pids(server_groups[0])),
@@ -717,8 +731,13 @@ def main() -> int:
             "worker": _cpu_seconds(_group_pids(server_groups[1])),
             "postgres": _cpu_seconds(_postgres_pids(stack)),
         }
+        speed = (speed_before, machine_speed())
         integrity = check_integrity(stack, result)
         print(report(result, integrity, {k: after[k] - before[k] for k in before}, args.mode))
+        print(
+            f"machine speed: the fixed loop took {speed[0]:.2f} s before the run and "
+            f"{speed[1]:.2f} s after (lower is faster)"
+        )
         if args.json:
             args.json.write_text(
                 json.dumps(
@@ -734,6 +753,7 @@ def main() -> int:
                         "integrity_ok": integrity.ok,
                         "statuses": result.statuses,
                         "vote_latency_per_second": per_second(result),
+                        "machine_loop_seconds": speed,
                     },
                     indent=2,
                 )
