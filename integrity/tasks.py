@@ -35,7 +35,7 @@ def schedule_scan(snapshot_id: int) -> None:
     """Queue a scan of the newest snapshot ARENA_ANOMALY_SCAN_SECONDS from now, unless one is
     queued already; a failure to enqueue never fails the refit.
 
-    A scan reads every counted vote (about 3 s for 140k votes, docs/integrity.md), and under
+    A scan reads every counted vote (about 2.5 s for 140k votes, docs/integrity.md), and under
     steady voting a refit publishes a snapshot every few seconds: scanning after each one kept
     the worker's core busy and, on a shared machine, stalled votes for a second every 5 s.
     The refits within the interval share one scan, which tests all votes stored before it
