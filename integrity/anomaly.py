@@ -396,6 +396,18 @@ def holders(
     return np.array(held, dtype=np.int64)
 
 
+def _running_sums(steps: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Cumulative sums of ``steps`` down axis 0, starting afresh at each group's first row
+    (groups are consecutive runs of rows: ``starts`` their first rows, ``sizes`` their lengths).
+
+    One cumulative sum over all rows, minus the total before each group's first row: no loop
+    over groups and no padded copy of the totals."""
+    total = np.cumsum(steps, axis=0)
+    before = total[np.maximum(starts - 1, 0)]  # a copy: fancy indexing
+    before[starts == 0] = 0.0
+    return total - np.repeat(before, sizes, axis=0)
+
+
 def _scores(code: np.ndarray) -> np.ndarray:
     return np.where(code == 0, 1.0, np.where(code == 1, 0.0, 0.5))
 
@@ -425,10 +437,7 @@ def _per_model(voter, a, b, code, theta, ref, usable, position, shifts, h) -> li
     model_of_row, dir_of_row = model_of_row[sort], dir_of_row[sort]
     group_start = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
     group_size = np.diff(np.r_[group_start, len(key)])
-    total = np.cumsum(step, axis=0)
-    before = np.vstack([np.zeros((1, len(shifts))), total])[group_start]
-    per_delta = total - np.repeat(before, group_size, axis=0)
-    running = log_mean_exp(per_delta, axis=1)
+    running = log_mean_exp(_running_sums(step, group_start, group_size), axis=1)
     peak = np.maximum.reduceat(running, group_start)
     first = np.full(len(group_start), np.iinfo(np.int64).max)
     hit_rows = np.flatnonzero(running >= h)
@@ -494,14 +503,10 @@ def _promotes_block(
     score = np.where(good_a, score_a, 1 - score_a)
     tested = ~np.isnan(t)  # a model the vote's reference does not rate is not ranked there
     sizes = np.diff(np.r_[local_starts, len(block)])
-    per_delta = []
-    for step in llrs(x, score, shifts):
-        step = np.where(tested, step, 0.0)
-        total = np.cumsum(step, axis=0)
-        # Each voter's running sum starts afresh: subtract the total before its first vote.
-        before = total[np.maximum(local_starts - 1, 0)]
-        before[local_starts == 0] = 0.0
-        per_delta.append(total - np.repeat(before, sizes, axis=0))
+    per_delta = [
+        _running_sums(np.where(tested, step, 0.0), local_starts, sizes)
+        for step in llrs(x, score, shifts)
+    ]
     running = log_mean_exp(np.stack(per_delta), axis=0)
     running = np.where(tested.any(axis=0)[None, :], running, -np.inf)
     peak = np.maximum.reduceat(running, local_starts, axis=0)
