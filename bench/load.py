@@ -494,7 +494,7 @@ def check_integrity(stack: Stack, result: LoadResult) -> Integrity:
 def machine_speed() -> float:
     """Seconds a fixed pure-Python loop (10 million additions) takes on this process's core.
 
-    This machine's speed drifts (up to 2x within minutes, docs/performance.md "The machine"),
+    This machine's speed drifts (up to 2.4x within minutes, docs/performance.md "The machine"),
     and the same code's CPU per vote with it; printed before and after each run, it tells a
     slow phase of the machine from a slower arena."""
     began = time.perf_counter()
