@@ -448,6 +448,11 @@ _too_many = {
     },
 }
 _redirect = {"description": "Redirect to the battle page (form submissions)"}
+_ws = {
+    "type": "string",
+    "description": "The battle's websocket: a path on this site, or a whole ws:// or wss:// "
+    "address where the operator serves websockets from another origin",
+}
 _turn = {
     "description": "The new turn; stream it on the websocket",
     "content": {
@@ -457,7 +462,7 @@ _turn = {
                 "properties": {
                     "turn": {"type": "integer"},
                     "prompt": {"type": "string"},
-                    "ws": {"type": "string"},
+                    "ws": _ws,
                 },
             }
         }
@@ -497,7 +502,7 @@ def _voting_paths() -> dict[str, Any]:
                                     "properties": {
                                         "id": {"type": "string", "format": "uuid"},
                                         "url": {"type": "string"},
-                                        "ws": {"type": "string"},
+                                        "ws": _ws,
                                         "prompt": {"type": "string"},
                                     },
                                 }
