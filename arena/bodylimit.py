@@ -80,7 +80,7 @@ class BodySizeLimit:
 
 
 class WSGIBodySizeLimit:
-    """The same rule for Django's WSGI application (config/wsgi.py, served by granian).
+    """The same rule for Django's WSGI application (config/wsgi.py).
 
     A declared Content-Length over the limit, or one that is not a number, gets the 413 unread.
     Otherwise the body is read here, up to the limit: a body without a length (chunked) that

@@ -38,12 +38,6 @@ EXCLUSION_MESSAGES = {
 }
 
 
-def _websocket_url(battle: Battle) -> str:
-    """Where the battle streams: a path on this site, or a whole address on
-    ARENA_WEBSOCKET_ORIGIN where another server serves the websockets."""
-    return f"{settings.ARENA_WEBSOCKET_ORIGIN}/ws/battles/{battle.pk}/"
-
-
 def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
@@ -148,7 +142,7 @@ def battle_create(request: HttpRequest) -> HttpResponse:
             {
                 "id": str(battle.pk),
                 "url": f"/battles/{battle.pk}/",
-                "ws": _websocket_url(battle),
+                "ws": f"/ws/battles/{battle.pk}/",
                 "prompt": battle.opening_prompt,
             },
             status=201,
@@ -222,7 +216,7 @@ def _battle_action(request: HttpRequest, battle_id: uuid.UUID, action: Any) -> H
     if not _wants_json(request):
         return redirect("arena:battle_detail", battle_id=battle.pk)
     return JsonResponse(
-        {"turn": turn.index, "prompt": turn.prompt, "ws": _websocket_url(battle)}, status=201
+        {"turn": turn.index, "prompt": turn.prompt, "ws": f"/ws/battles/{battle.pk}/"}, status=201
     )
 
 

@@ -4,11 +4,11 @@
                                    [--web-processes 2]
 
 Starts the production stack of its own (bench/stack.py: a private PostgreSQL cluster and Redis,
-granian serving HTTP in --web-processes processes, uvicorn serving the websockets, a separate
-Celery worker with beat; ARENA_PRODUCTION=1, DEBUG off), loads the real LLMFAO answer pool
-from ../shared/data when present (a synthetic pool of the same size of answer otherwise), then
-runs --voters concurrent voters for --seconds. Each voter is a browser: it opens the arena page
-once (voter cookie and CSRF token), then loops over full battles:
+uvicorn in --web-processes processes, a separate Celery worker with beat; ARENA_PRODUCTION=1,
+DEBUG off), loads the real LLMFAO answer pool from ../shared/data when present (a synthetic
+pool of the same size of answer otherwise), then runs --voters concurrent voters for --seconds.
+Each voter is a browser: it opens the arena page once (voter cookie and CSRF token), then loops
+over full battles:
 
     POST /battles/ (a random pool prompt)  ->  websocket /ws/battles/<id>/ until "complete"
     (pool answers streamed with ARENA_POOL_CHUNK_DELAY=0)  ->  POST /battles/<id>/vote
@@ -92,9 +92,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-# The web servers close idle connections (uvicorn after 5 s, granian waits 30 s for the next
-# request's headers); one idle for longer than this is not reused, so a request is never
-# written into a connection the server is closing.
+# uvicorn closes a connection idle for 5 s; one idle for longer than this is not reused, so a
+# request is never written into a connection the server is closing.
 IDLE_REUSE_SECONDS = 2.0
 
 
@@ -218,8 +217,7 @@ class Voter:
         result.battles.add(battle["id"])
         t1 = time.perf_counter()
         async with self.session.ws_connect(
-            # A path on the site, or a whole address (the stack's websocket server).
-            self.ws_base + battle["ws"] if battle["ws"].startswith("/") else battle["ws"],
+            self.ws_base + battle["ws"],
             headers={"Origin": self.base, "Cookie": self.headers["Cookie"]},
         ) as ws:
             votable = False
@@ -685,17 +683,14 @@ def main() -> int:
         stack.start(pool)
         prompt_ids = prompt_ids_of(stack)
         print(
-            f"stack up: {args.web_processes} granian processes (HTTP), 1 uvicorn process "
-            "(websockets), 1 Celery worker, private "
+            f"stack up: {args.web_processes} uvicorn processes, 1 Celery worker, private "
             f"PostgreSQL and Redis; pool: {pool or 'synthetic'} ({len(prompt_ids)} prompts); "
             f"{args.voters} voters"
             + (f" taking turns at {args.rate:g} votes/s" if args.rate is not None else "")
             + f", {args.warmup:g} s warm-up + {args.seconds:g} s measured",
             flush=True,
         )
-        web_groups = [p.pid for p in (stack.web, stack.websockets) if p is not None]
-        assert stack.worker is not None
-        worker_group = stack.worker.pid
+        server_groups = [p.pid for p in (stack.web, stack.worker) if p is not None]
         if args.mode == "votes":
             prepared_rate = args.prepared_rate if args.rate is None else args.rate
             per_voter = math.ceil(prepared_rate * (args.seconds + args.warmup) / args.voters)
@@ -709,8 +704,8 @@ def main() -> int:
         speed_before = machine_speed()
         before = {
             "load generator": sum(os.times()[:2]),
-            "web": sum(_cpu_seconds(_group_pids(group)) for group in web_groups),
-            "worker": _cpu_seconds(_group_pids(worker_group)),
+            "web": _cpu_seconds(_group_pids(server_groups[0])),
+            "worker": _cpu_seconds(_group_pids(server_groups[1])),
             "postgres": _cpu_seconds(_postgres_pids(stack)),
         }
         if args.rate is not None:
@@ -732,8 +727,8 @@ def main() -> int:
         result = uvloop.run(run)
         after = {
             "load generator": sum(os.times()[:2]),
-            "web": sum(_cpu_seconds(_group_pids(group)) for group in web_groups),
-            "worker": _cpu_seconds(_group_pids(worker_group)),
+            "web": _cpu_seconds(_group_pids(server_groups[0])),
+            "worker": _cpu_seconds(_group_pids(server_groups[1])),
             "postgres": _cpu_seconds(_postgres_pids(stack)),
         }
         speed = (speed_before, machine_speed())

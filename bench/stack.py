@@ -1,10 +1,8 @@
 """The production stack on one machine, private to a benchmark or a fault test.
 
 PostgreSQL (a cluster of its own, initdb'd into a temporary folder), Redis (a server of its own),
-granian serving config.wsgi:application (HTTP) in N processes, uvicorn serving
-config.asgi:application (the websockets, on a port of its own: ARENA_WEBSOCKET_ORIGIN), and a
-separate Celery worker with beat: the same processes an operator runs, with the same settings
-(ARENA_PRODUCTION=1, DEBUG off).
+uvicorn serving config.asgi:application in N processes, and a separate Celery worker with beat:
+the same processes an operator runs, with the same settings (ARENA_PRODUCTION=1, DEBUG off).
 Nothing here touches the machine's shared PostgreSQL or Redis, so a test may stop and start
 its own servers freely.
 
@@ -62,35 +60,8 @@ def pg_bin() -> Path | None:
     return None
 
 
-def http_command(port: int, *, processes: int = 1, threads: int = 8) -> list[str]:
-    """granian serving the arena's HTTP (WSGI) on loopback, as an operator runs it (quiet logs).
-
-    Its HTTP handling is in Rust, outside the GIL: a vote costs a web process about a fifth less
-    CPU than under uvicorn (docs/performance.md, "Voting under load")."""
-    return [
-        sys.executable,
-        "-m",
-        "granian",
-        "--interface",
-        "wsgi",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(processes),
-        "--blocking-threads",
-        str(threads),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "config.wsgi:application",
-    ]
-
-
 def web_command(port: int, *, processes: int = 1) -> list[str]:
-    """uvicorn serving the whole arena (HTTP and websockets) on loopback, as an operator runs it
-    (quiet logs)."""
+    """uvicorn serving the arena on loopback, as an operator runs it (quiet logs)."""
     args = [
         sys.executable,
         "-m",
@@ -342,9 +313,7 @@ class Stack:
         self.redis = Redis(self.root)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_port = free_port()
-        self.web: subprocess.Popen[bytes] | None = None  # granian: HTTP
-        self.websockets: subprocess.Popen[bytes] | None = None  # uvicorn: the websockets
+        self.web: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
         self.worker_restarts = 0
         self._worker_env: dict[str, str] = {}
@@ -368,7 +337,6 @@ class Stack:
             REDIS_URL=self.redis.url,
             ARENA_PRODUCTION="1",
             ARENA_HTTPS="0",  # plain http on loopback
-            ARENA_WEBSOCKET_ORIGIN=f"ws://127.0.0.1:{self.ws_port}",
             SECRET_KEY=secrets.token_urlsafe(50),
             DEBUG="0",
             ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -407,35 +375,22 @@ class Stack:
         self.manage("import_answers", str(pool))
 
     def start_web(self) -> None:
-        """granian for HTTP (`url`) and uvicorn for the websockets (`ws_port`)."""
-        threads = int(self.env.get("ARENA_HTTP_THREADS", "8"))
-        self.web = self._spawn(
-            http_command(self.port, processes=self.web_processes, threads=threads), "web.log"
-        )
-        self.websockets = self._spawn(web_command(self.ws_port), "websockets.log")
-        for process, port in ((self.web, self.port), (self.websockets, self.ws_port)):
-            _wait(
-                lambda p=process, n=port: self._answers(p, n),  # type: ignore[misc]
-                60,
-                f"the server on port {port} did not answer",
-            )
-
-    def _spawn(self, args: list[str], log: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
+        args = web_command(self.port, processes=self.web_processes)
+        self.web = subprocess.Popen(
             args,
             cwd=BASE_DIR,
             env=self.env,
             start_new_session=True,
-            stdout=open(self.logs / log, "ab"),  # noqa: SIM115
-            stderr=subprocess.STDOUT,
+            stdout=open(self.logs / "web.log", "ab"),
+            stderr=subprocess.STDOUT,  # noqa: SIM115
         )
+        _wait(self._web_answers, 60, "the web server did not answer")
 
-    def _answers(self, process: subprocess.Popen[bytes], port: int) -> bool:
-        if process.poll() is not None:
-            name = process.args[2]  # type: ignore[index]
-            raise RuntimeError(f"{name} exited with {process.returncode}: see {self.logs}")
+    def _web_answers(self) -> bool:
+        if self.web is not None and self.web.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {self.web.returncode}: see {self.logs}")
         try:
-            return httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200
+            return httpx.get(self.url + "/", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -487,15 +442,14 @@ class Stack:
             self.worker = None
 
     def stop_web(self) -> None:
-        for process in (self.web, self.websockets):
-            if process is None:
-                continue
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=20)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(process.pid, signal.SIGKILL)
-        self.web = self.websockets = None
+        if self.web is None:
+            return
+        try:
+            os.killpg(self.web.pid, signal.SIGTERM)
+            self.web.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.web.pid, signal.SIGKILL)
+        self.web = None
 
     def sql(self, query: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:

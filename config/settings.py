@@ -77,7 +77,6 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "arena.context_processors.websocket_origin",
             ],
         },
     },
@@ -195,19 +194,8 @@ ARENA_BACKEND_READ_TIMEOUT = envfloat("ARENA_BACKEND_READ_TIMEOUT", 60.0)
 ARENA_MAX_OUTPUT_TOKENS = envint("ARENA_MAX_OUTPUT_TOKENS", 1024)
 # Pace of answer-pool streaming (characters per frame, seconds between frames): both sides
 # stream at the same pace so timing tells nothing about which stored model answered.
-# Threads per web process that run Django's (synchronous) views: the ASGI server's pool
-# (config/asgi.py), and what to give granian as --blocking-threads (docs/operators.md).
+# Threads per web process that run Django's (synchronous) views; see config/asgi.py.
 ARENA_HTTP_THREADS = envint("ARENA_HTTP_THREADS", 8)
-# Where browsers open websockets when another server than the pages' serves them, e.g.
-# "wss://ws.arena.example" (docs/operators.md, "Web processes"). Empty: the pages' own origin,
-# as when one ASGI server serves both or a proxy routes /ws/ to the ASGI server.
-ARENA_WEBSOCKET_ORIGIN = os.getenv("ARENA_WEBSOCKET_ORIGIN", "").rstrip("/")
-if ARENA_WEBSOCKET_ORIGIN and not ARENA_WEBSOCKET_ORIGIN.startswith(("ws://", "wss://")):
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured(
-        f"ARENA_WEBSOCKET_ORIGIN must start with ws:// or wss://, not {ARENA_WEBSOCKET_ORIGIN!r}"
-    )
 ARENA_POOL_CHUNK_CHARS = envint("ARENA_POOL_CHUNK_CHARS", 24)
 ARENA_POOL_CHUNK_DELAY = envfloat("ARENA_POOL_CHUNK_DELAY", 0.015)
 ARENA_MAX_PROMPT_CHARS = envint("ARENA_MAX_PROMPT_CHARS", 8000)

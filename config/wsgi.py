@@ -1,5 +1,6 @@
-"""WSGI entry point: HTTP only, as granian serves it in production (docs/operators.md, "Web
-processes"); websockets need the ASGI application (config/asgi.py), which serves HTTP too."""
+"""WSGI entry point: HTTP only (websockets need the ASGI application, config/asgi.py, which is
+what production runs). For a WSGI server of an operator's choosing and for `runserver`; it
+refuses oversized and cut-off bodies as the ASGI entry point does."""
 
 from __future__ import annotations
 

@@ -448,11 +448,6 @@ _too_many = {
     },
 }
 _redirect = {"description": "Redirect to the battle page (form submissions)"}
-_ws = {
-    "type": "string",
-    "description": "The battle's websocket: a path on this site, or a whole ws:// or wss:// "
-    "address where the operator serves websockets from another origin",
-}
 _turn = {
     "description": "The new turn; stream it on the websocket",
     "content": {
@@ -462,7 +457,7 @@ _turn = {
                 "properties": {
                     "turn": {"type": "integer"},
                     "prompt": {"type": "string"},
-                    "ws": _ws,
+                    "ws": {"type": "string"},
                 },
             }
         }
@@ -502,7 +497,7 @@ def _voting_paths() -> dict[str, Any]:
                                     "properties": {
                                         "id": {"type": "string", "format": "uuid"},
                                         "url": {"type": "string"},
-                                        "ws": _ws,
+                                        "ws": {"type": "string"},
                                         "prompt": {"type": "string"},
                                     },
                                 }

@@ -67,9 +67,8 @@
   }
 
   function connect() {
-    // A path on this site, or a whole address where another server serves websockets.
     const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(wsPath.startsWith("/") ? scheme + window.location.host + wsPath : wsPath);
+    socket = new WebSocket(scheme + window.location.host + wsPath);
     let lastIndex = -1;
     socket.onmessage = (message) => {
       const frame = JSON.parse(message.data);

@@ -36,10 +36,8 @@
   }
 
   try {
-    // A path on this site, or a whole address where another server serves websockets.
-    const wsPath = root.dataset.liveWs || "/ws/leaderboard/";
     const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(wsPath.startsWith("/") ? scheme + window.location.host + wsPath : wsPath);
+    const socket = new WebSocket(scheme + window.location.host + "/ws/leaderboard/");
     socket.onmessage = (message) => {
       const frame = JSON.parse(message.data);
       if (frame.type === "snapshot") refresh(frame.id);

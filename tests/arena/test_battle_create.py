@@ -95,24 +95,6 @@ def test_creating_over_http_returns_the_battle_and_its_socket(
     assert body["ws"] == f"/ws/battles/{body['id']}/"
 
 
-def test_websockets_served_from_another_origin_are_named_whole(
-    client: Client, pool_prompt: PoolPrompt, settings
-) -> None:
-    """With ARENA_WEBSOCKET_ORIGIN (granian for HTTP, uvicorn for websockets on another port),
-    the battle API and the pages name the websocket on that origin."""
-    settings.ARENA_WEBSOCKET_ORIGIN = "wss://arena.example:8443"
-    client.get("/")
-    response = client.post(
-        "/battles/", {"pool_prompt": pool_prompt.pk}, HTTP_ACCEPT="application/json"
-    )
-    ws = f"wss://arena.example:8443/ws/battles/{response.json()['id']}/"
-    assert response.json()["ws"] == ws
-    page = client.get(response.json()["url"]).content.decode()
-    assert f'data-ws="{ws}"' in page
-    board = client.get("/leaderboard/").content.decode()
-    assert 'data-live-ws="wss://arena.example:8443/ws/leaderboard/"' in board
-
-
 @pytest.mark.parametrize(
     ("data", "message"),
     [

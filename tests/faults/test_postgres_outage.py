@@ -29,7 +29,7 @@ def _timed(method: str, url: str, **kwargs: object) -> tuple[httpx.Response, flo
 async def _battle_stream_frame(stack: Stack, battle_id: str) -> dict[str, object]:
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(
-            f"ws://127.0.0.1:{stack.ws_port}/ws/battles/{battle_id}/", headers={"Origin": stack.url}
+            f"ws://127.0.0.1:{stack.port}/ws/battles/{battle_id}/", headers={"Origin": stack.url}
         ) as ws:
             message = await ws.receive(timeout=30)
             return json.loads(message.data)  # type: ignore[no-any-return]
