@@ -1,4 +1,4 @@
-"""What the WSGI entry point (config/wsgi.py, served by granian) refuses before Django runs."""
+"""What the WSGI entry point (config/wsgi.py) refuses before Django runs."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_a_declared_oversized_body_gets_413_unread(settings) -> None:
 
 
 @pytest.mark.parametrize("declared", ["-1", "12abc", "1e3"])
-def test_a_length_that_is_not_a_number_gets_413(settings, declared: str) -> None:
+def test_a_length_that_is_not_a_number_gets_413(declared: str) -> None:
     status, _headers, content = _call(application, io.BytesIO(b"x"), CONTENT_LENGTH=declared)
     assert status == 413
     assert b"Request body too large" in content
